@@ -1,0 +1,160 @@
+"""The app factory: the one place that wires every blueprint, subscriber and extension."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g, jsonify, request
+from sqlalchemy import Engine, text
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from payments.clock import utcnow
+from payments.config import Settings
+from payments.db import make_engine, make_session_factory
+from payments.errors import PROBLEM_BASE, DomainError
+from payments.http import Container
+from payments.observability import configure_logging
+from payments.outbox.services import Registry
+
+log = structlog.get_logger(__name__)
+HEARTBEAT_STALE_SECONDS = 90
+
+
+def build_container(settings: Settings, engine: Engine | None = None) -> Container:
+    """Engine, sessions and outbox registry, shared by the web app, the CLI and the scheduler."""
+    engine = engine or make_engine(settings.database_url)
+    registry = Registry(max_attempts=settings.outbox_max_attempts)
+    container = Container(settings, engine, make_session_factory(engine), registry)
+    from payments.wiring import wire
+
+    wire(container)
+    return container
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Flask:
+    """The WSGI app. ``container`` lets tests and benchmarks share one engine with the app."""
+    settings = container.settings if container else (settings or Settings.from_env())
+    configure_logging(json_logs=settings.log_json)
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(
+        SECRET_KEY=settings.signing_keys[0],
+        # during a rotation, sessions signed with the previous key stay valid
+        SECRET_KEY_FALLBACKS=settings.signing_keys[1:],
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        JSON_SORT_KEYS=False,
+    )
+    if settings.proxy_hops:
+        # the client's address and scheme as the trusted proxies saw them (login throttling,
+        # PayGov's Ip field, absolute URLs)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.proxy_hops,
+            x_proto=settings.proxy_hops,
+            x_host=settings.proxy_hops,
+        )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["thuphi"] = container or build_container(settings)
+    _register_request_id(app)
+    _register_errors(app)
+    _register_health(app)
+    from payments.ops.metrics import install
+
+    install(app, app.extensions["thuphi"])
+    from payments.wiring import register_blueprints
+
+    register_blueprints(app)
+    return app
+
+
+def _register_request_id(app: Flask) -> None:
+    @app.before_request
+    def _bind() -> None:
+        rid = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        g.request_id = rid[:64]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.after_request
+    def _tag(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+
+def problem(body: dict[str, Any], status: int) -> tuple[Response, int]:
+    body.setdefault("request_id", g.get("request_id"))
+    response = jsonify(body)
+    response.mimetype = "application/problem+json"
+    return response, status
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> tuple[Response, int]:
+        return problem(exc.to_problem(), exc.status)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "-")
+        return problem(
+            {
+                "type": PROBLEM_BASE + code,
+                "title": exc.name,
+                "status": status,
+                "detail": exc.description,
+                "code": code,
+            },
+            status,
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        log.exception("unhandled_error", path=request.path)
+        return problem(
+            {
+                "type": PROBLEM_BASE + "internal-error",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "An unexpected error occurred; quote the request id.",
+                "code": "internal-error",
+            },
+            500,
+        )
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz() -> tuple[Response, int]:
+        from payments.migrate import migration_state
+        from payments.scheduler import last_heartbeat
+
+        c: Container = app.extensions["thuphi"]
+        try:
+            with c.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            migrations = migration_state(c.engine)
+            at_head = migrations in {"head", "ahead"}
+            beat = last_heartbeat(c) if at_head else None
+        except Exception as exc:  # readiness reports, never raises
+            return jsonify({"status": "unavailable", "database": type(exc).__name__}), 503
+        fresh = beat is not None and (utcnow() - beat).total_seconds() < HEARTBEAT_STALE_SECONDS
+        ready = at_head and fresh
+        return jsonify(
+            {
+                "status": "ok" if ready else "unavailable",
+                "database": "ok",
+                "migrations": migrations,
+                "scheduler": "ok" if fresh else "stale",
+                "scheduler_heartbeat": beat.isoformat() if beat else None,
+            }
+        ), 200 if ready else 503

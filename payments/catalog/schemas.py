@@ -1,0 +1,137 @@
+"""Wire format of the catalog document (DESIGN §4.3): JSON or YAML, validated whole."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from payments.catalog.models import AccountKind, Channel, FeeKind, ReductionKind
+
+
+def _whole(pattern: str) -> re.Pattern[str]:
+    # validate.Regexp uses match(): "$" would also accept a trailing newline, and without
+    # re.ASCII "\d" accepts any Unicode digit (full-width, Arabic-Indic…)
+    return re.compile(rf"(?:{pattern})\Z", re.ASCII)
+
+
+AGENCY_CODE = _whole(r"[0-9A-Z]{3}(\.[0-9A-Z]{2,3}){2,4}")
+TAX_CODE = _whole(r"\d{10}(-\d{3})?")
+# receipt series: 2-digit year, "T" (thu phí), two letters of the tax authority's alphabet
+SERIES = _whole(r"\d{2}T[ABCDEGHKLMNPQRSTUVXY]{2}")
+TEMPLATE = "EBL01"
+BIGINT_MAX = 2**63 - 1  # fee_items.amount is a BIGINT
+# reduction_policies.value is NUMERIC(14, 4): ten digits before the point, four after
+VALUE_MAX = Decimal("9999999999.9999")
+VALUE_PLACES = Decimal("0.0001")
+
+
+def series_is_valid(series: str, year: int | None = None) -> bool:
+    """``26TAB``; with ``year``, the series must also belong to that year."""
+    if not SERIES.match(series):
+        return False
+    return year is None or int(series[:2]) == year % 100
+
+
+class _Strict(Schema):
+    class Meta:
+        ordered = True
+
+
+class AccountIn(_Strict):
+    id = fields.String(required=True, validate=validate.Regexp(_whole(r"[a-z0-9][a-z0-9_-]{1,63}")))
+    bank_bin = fields.String(required=True, validate=validate.Regexp(_whole(r"\d{6}")))
+    account_number = fields.String(required=True, validate=validate.Length(1, 32))
+    account_name = fields.String(required=True, validate=validate.Length(1, 255))
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in AccountKind]))
+
+
+class SeriesIn(_Strict):
+    template = fields.String(load_default=TEMPLATE, validate=validate.Equal(TEMPLATE))
+    series = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            SERIES, error="must be YY + T + two letters of ABCDEGHKLMNPQRSTUVXY"
+        ),
+    )
+
+
+class AgencyIn(_Strict):
+    code = fields.String(required=True, validate=validate.Regexp(AGENCY_CODE))
+    name = fields.String(required=True, validate=validate.Length(1, 255))
+    tax_code = fields.String(required=True, validate=validate.Regexp(TAX_CODE))
+    accounts = fields.List(fields.Nested(AccountIn), load_default=list)
+    receipt_series = fields.List(fields.Nested(SeriesIn), load_default=list)
+
+
+class FeeIn(_Strict):
+    code = fields.String(required=True, validate=validate.Regexp(_whole(r"[A-Z0-9_.-]{1,32}")))
+    name = fields.String(required=True, validate=validate.Length(1, 500))
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in FeeKind]))
+    amount = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=BIGINT_MAX)
+    )
+    legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ProcedureIn(_Strict):
+    code = fields.String(required=True, validate=validate.Regexp(_whole(r"\d\.\d{6}(\.\d+)?")))
+    name = fields.String(required=True, validate=validate.Length(1, 500))
+    agency = fields.String(required=True)
+    account = fields.String(required=True)
+    fees = fields.List(fields.Nested(FeeIn), required=True)
+
+    @validates_schema
+    def _unique_fee_codes(self, data: dict[str, Any], **_: Any) -> None:
+        codes = [f["code"] for f in data.get("fees", [])]
+        if len(codes) != len(set(codes)):
+            raise ValidationError("fee codes repeat within the procedure", "fees")
+
+
+class ReductionIn(_Strict):
+    id = fields.String(
+        required=True, validate=validate.Regexp(_whole(r"[a-z0-9][a-z0-9_.-]{0,63}"))
+    )
+    fees = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    channels = fields.List(
+        fields.String(validate=validate.OneOf([c.value for c in Channel])),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    payer_categories = fields.List(fields.String(), load_default=None, allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in ReductionKind]))
+    value = fields.Decimal(load_default=0, validate=validate.Range(min=0, max=VALUE_MAX))
+    valid_from = fields.Date(load_default=None, allow_none=True)
+    valid_to = fields.Date(load_default=None, allow_none=True)
+    legal_basis = fields.String(required=True, validate=validate.Length(1, 500))
+
+    @validates_schema
+    def _coherent(self, data: dict[str, Any], **_: Any) -> None:
+        kind, value = data.get("kind"), data.get("value", 0)
+        if kind == ReductionKind.RATE_PERCENT and not 0 <= value <= 100:
+            raise ValidationError("a rate is a percentage from 0 to 100", "value")
+        if Decimal(value) != Decimal(value).quantize(VALUE_PLACES):
+            # the column would round it, and PostgreSQL and SQLite round differently
+            raise ValidationError("at most 4 decimal places", "value")
+        if kind == ReductionKind.FIXED and value != int(value):
+            raise ValidationError("a fixed amount is whole đồng", "value")
+        start, end = data.get("valid_from"), data.get("valid_to")
+        if start and end and end < start:
+            raise ValidationError("valid_to is before valid_from", "valid_to")
+
+
+class CatalogIn(_Strict):
+    agencies = fields.List(fields.Nested(AgencyIn), load_default=list)
+    procedures = fields.List(fields.Nested(ProcedureIn), load_default=list)
+    reductions = fields.List(fields.Nested(ReductionIn), load_default=list)
+
+
+class CatalogImportOut(Schema):
+    agencies = fields.Integer()
+    accounts = fields.Integer()
+    receipt_series = fields.Integer()
+    procedures = fields.Integer()
+    fees = fields.Integer()
+    reductions = fields.Integer()

@@ -1,0 +1,119 @@
+"""Typed settings, built once from ``THUPHI_*`` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _default_database_url() -> str:
+    instance = Path(os.environ.get("THUPHI_INSTANCE_PATH", Path.cwd() / "instance"))
+    return f"sqlite:///{instance / 'thuphi.sqlite3'}"
+
+
+def _parse_duration(raw: str) -> timedelta:
+    """``72h``, ``30m``, ``3d``, ``45s`` or plain seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = raw.strip().lower()
+    try:
+        if text[-1] in units:
+            return timedelta(seconds=float(text[:-1]) * units[text[-1]])
+        return timedelta(seconds=float(text))
+    except (ValueError, IndexError) as exc:
+        raise ConfigError(f"not a duration: {raw!r} (use e.g. 72h, 30m, 3d)") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Secrets are ``repr=False`` so they never reach a log line."""
+
+    env: str = "development"
+    database_url: str = field(default_factory=_default_database_url)
+    secret_key: str = field(default="", repr=False)
+    public_url: str = "http://127.0.0.1:5000"
+    request_ttl: timedelta = timedelta(hours=72)
+    jwt_issuer: str = "thuphi"
+    jwt_audience: str = "thuphi-api"
+    jwt_ttl: timedelta = timedelta(minutes=15)
+    paygov_url: str = ""
+    paygov_partner_code: str = ""
+    paygov_secret: str = field(default="", repr=False)
+    pos_secret: str = field(default="", repr=False)
+    bank_api_key: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
+    tax_url: str = ""
+    receipt_cert: str = ""
+    receipt_key: str = field(default="", repr=False)
+    outbox_max_attempts: int = 12
+    demo: bool = False
+    log_json: bool = False
+    max_upload_bytes: int = 64 * 1024 * 1024
+    # reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+    proxy_hops: int = 0
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def signing_keys(self) -> list[str]:
+        """JWT/session keys: during rotation the first signs and every one verifies."""
+        return split_secret(self.secret_key)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get("THUPHI_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        settings = cls(**values)
+        if overrides:
+            settings = replace(settings, **overrides)
+        return settings.validated()
+
+    def validated(self) -> Settings:
+        if not self.secret_key:
+            if self.is_production:
+                raise ConfigError("THUPHI_SECRET_KEY is required in production")
+            # a random development key: sessions and tokens last as long as the process
+            return replace(self, secret_key=secrets.token_urlsafe(32)).validated()
+        if self.is_production and len(self.signing_keys[0]) < 32:
+            raise ConfigError("THUPHI_SECRET_KEY must be at least 32 characters in production")
+        if self.request_ttl <= timedelta(0):
+            raise ConfigError("THUPHI_REQUEST_TTL must be positive")
+        if not self.database_url.startswith(("sqlite", "postgresql")):
+            raise ConfigError(
+                "THUPHI_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL"
+            )
+        return self
+
+
+def split_secret(value: str) -> list[str]:
+    """A secret may hold two comma-separated values while it is rotated."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _coerce(name: str, annotation: Any, raw: str) -> Any:
+    kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    if kind == "bool":
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"THUPHI_{name.upper()} must be an integer") from exc
+    if kind == "timedelta":
+        return _parse_duration(raw)
+    return raw

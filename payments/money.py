@@ -1,0 +1,79 @@
+"""Money as whole Vietnamese đồng.
+
+VND has no minor unit, so an amount is an ``int``; never a float, never a Decimal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Self
+
+CURRENCY = "VND"
+ISO_NUMERIC = "704"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Money:
+    """An amount of đồng. ``Money(150_000) + Money(5_000) == Money(155_000)``."""
+
+    amount: int
+
+    def __post_init__(self) -> None:
+        # bool is an int subclass; True đồng is always a bug
+        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+            raise TypeError(f"Money needs an int of đồng, got {type(self.amount).__name__}")
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.amount + other.amount)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.amount - other.amount)
+
+    def __mul__(self, quantity: int) -> Money:
+        return Money(self.amount * quantity)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount)
+
+    def __bool__(self) -> bool:
+        return self.amount != 0
+
+    def __int__(self) -> int:
+        return self.amount
+
+    @classmethod
+    def zero(cls) -> Self:
+        return cls(0)
+
+    @classmethod
+    def sum(cls, amounts: list[Money] | tuple[Money, ...]) -> Money:
+        return Money(sum(m.amount for m in amounts))
+
+    def percent(self, rate_percent: int | float | str) -> Money:
+        """``rate_percent`` % of this amount, rounded half-up to whole đồng (exact arithmetic)."""
+        from fractions import Fraction
+
+        exact = Fraction(self.amount) * Fraction(str(rate_percent)) / 100
+        return Money(round_half_up(exact))
+
+    def format(self) -> str:
+        """``115000`` → ``115.000 ₫`` (Vietnamese thousands separator)."""
+        return f"{self.amount:,}".replace(",", ".") + " ₫"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def round_half_up(value: object) -> int:
+    """Half-up rounding (away from zero at .5) of a Fraction, int or numeric string."""
+    from fractions import Fraction
+
+    exact = Fraction(str(value)) if not isinstance(value, Fraction) else value
+    sign = -1 if exact < 0 else 1
+    magnitude = abs(exact)
+    whole = magnitude.numerator // magnitude.denominator
+    if magnitude - whole >= Fraction(1, 2):
+        whole += 1
+    return sign * whole

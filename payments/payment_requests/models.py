@@ -1,0 +1,133 @@
+"""Payment requests: what a dossier must pay, to which account, under which reference."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from payments.clock import utcnow
+from payments.db import Base, new_id
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    OVERPAID = "overpaid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.PARTIALLY_PAID)
+
+
+class PaymentRequest(Base):
+    __tablename__ = "payment_requests"
+    __table_args__ = (
+        CheckConstraint("total_amount >= 0", name="total_not_negative"),
+        CheckConstraint("paid_amount >= 0", name="paid_not_negative"),
+        Index("ix_payment_requests_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(19), unique=True)
+    checkout_token: Mapped[str] = mapped_column(String(64), unique=True)
+    dossier_code: Mapped[str] = mapped_column(String(64), index=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedures.code"))
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("beneficiary_accounts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    submitted_at: Mapped[datetime]
+    quote_date: Mapped[date]
+    payer_name: Mapped[str] = mapped_column(String(255))
+    payer_id_number: Mapped[str | None] = mapped_column(String(32))
+    payer_phone: Mapped[str | None] = mapped_column(String(32))
+    payer_email: Mapped[str | None] = mapped_column(String(255))
+    payer_address: Mapped[str | None] = mapped_column(String(500))
+    payer_category: Mapped[str | None] = mapped_column(String(64))
+    total_amount: Mapped[int]
+    paid_amount: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default=RequestStatus.PENDING)
+    callback_url: Mapped[str | None] = mapped_column(String(2000))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    vietqr_payload: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    lines: Mapped[list[PaymentLine]] = relationship(
+        back_populates="request", order_by="PaymentLine.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def remaining_amount(self) -> int:
+        return max(self.total_amount - self.paid_amount, 0)
+
+
+class PaymentLine(Base):
+    __tablename__ = "payment_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("amount >= 0 AND normal_amount >= amount", name="amount_within_normal"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    payment_request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    fee_code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(8))
+    quantity: Mapped[int]
+    unit_normal_amount: Mapped[int]
+    unit_amount: Mapped[int]
+    normal_amount: Mapped[int]
+    amount: Mapped[int]
+    legal_basis: Mapped[str] = mapped_column(String(500), default="")
+    reduction_policy_id: Mapped[str | None] = mapped_column(String(64))
+    reduction_legal_basis: Mapped[str | None] = mapped_column(String(500))
+
+    request: Mapped[PaymentRequest] = relationship(back_populates="lines")
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a create call, keyed by the client and its Idempotency-Key."""
+
+    __tablename__ = "idempotency_records"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    payment_request_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QrImage(Base):
+    """Rendered QR images, cached once per payload (rendering costs milliseconds)."""
+
+    __tablename__ = "qr_images"
+
+    payment_request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("payment_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    svg: Mapped[str] = mapped_column(Text)

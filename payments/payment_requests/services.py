@@ -1,0 +1,570 @@
+"""Create, read, list and cancel payment requests; expire overdue ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from payments import vietqr
+from payments.auth.services import Principal
+from payments.catalog.models import BeneficiaryAccount, Procedure, ReductionPolicy
+from payments.clock import business_day, utcnow
+from payments.config import Settings
+from payments.errors import (
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+    NotFound,
+    UnknownProcedure,
+    ValidationFailed,
+)
+from payments.fees.engine import QuoteLine, price_procedure
+from payments.outbox.services import emit
+from payments.payment_requests.models import (
+    IdempotencyRecord,
+    PaymentLine,
+    PaymentRequest,
+    RequestStatus,
+)
+from payments.payment_requests.state import transition
+from payments.reference import new_reference
+from payments.transactions.models import PaymentTransaction
+from payments.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Payer:
+    name: str
+    id_number: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatePaymentRequest:
+    dossier_code: str
+    procedure_code: str
+    channel: str
+    payer: Payer
+    submitted_at: datetime | None = None
+    items: tuple[tuple[str, int], ...] | None = None
+    callback_url: str | None = None
+    idempotency_key: str = ""
+    body: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+# Extensions add to a request's JSON what other packages own (transactions, receipts), so that
+# payments never imports them; the app factory registers them.
+ViewExtension = Callable[[Session, list[PaymentRequest], list[dict[str, Any]]], None]
+VIEW_EXTENSIONS: list[ViewExtension] = []
+# Payload builders per request (VietQR), run once at creation; the last one's answer is stored.
+PayloadBuilder = Callable[[PaymentRequest, Session], str]
+
+
+def qr_account_number(account_number: str) -> str:
+    """The account as VietQR field 38.01.01 carries it: treasury numbers such as
+    ``3761.0.1234567`` are written with separators that bank apps do not accept."""
+    return "".join(ch for ch in account_number if ch.isalnum())
+
+
+def transfer_payload(account: BeneficiaryAccount, amount: int, reference: str) -> str:
+    """A dynamic VietQR (01=12) for ``amount`` đồng whose memo (62.08) is the reference.
+
+    Empty when no QR can carry the transfer: nothing to pay, an amount at or over the NAPAS
+    per-transfer ceiling, or an account the codec refuses (the page then shows the details).
+    """
+    if amount <= 0:
+        return ""
+    try:
+        return vietqr.encode(
+            bank_bin=account.bank_bin,
+            account=qr_account_number(account.account_number),
+            amount=amount,
+            purpose=vietqr.memo_for(reference),
+        )
+    except vietqr.VietQRError as exc:
+        log.warning("vietqr_unavailable", account_id=account.id, reason=str(exc))
+        return ""
+
+
+def request_payload(request: PaymentRequest, session: Session) -> str:
+    """The VietQR of a new request: its remaining amount to its beneficiary account."""
+    account = session.get(BeneficiaryAccount, request.account_id)
+    if account is None:  # pragma: no cover - the foreign key guarantees it
+        return ""
+    return transfer_payload(account, request.remaining_amount, request.reference)
+
+
+PAYLOAD_BUILDERS: list[PayloadBuilder] = [request_payload]
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def quote(
+    session: Session,
+    procedure_code: str,
+    channel: str,
+    on: date,
+    category: str | None,
+    items: tuple[tuple[str, int], ...] | None = None,
+) -> tuple[Procedure, list[QuoteLine]]:
+    """Price a procedure with the rules in force on ``on`` (a business date)."""
+    # one query for the procedure, its fees and its account (which a new request shows)
+    procedure = (
+        session.execute(
+            select(Procedure)
+            .where(Procedure.code == procedure_code)
+            .options(joinedload(Procedure.fees), joinedload(Procedure.account))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
+    if procedure is None:
+        raise UnknownProcedure(f"no procedure with code {procedure_code!r}")
+    quantities = _quantities(procedure, items)
+    policies = [p.to_spec() for p in session.scalars(select(ReductionPolicy))]
+    specs = [fee.to_spec() for fee in procedure.fees]
+    return procedure, price_procedure(specs, quantities, channel, category, on, policies)
+
+
+def quote_view(
+    procedure_code: str,
+    channel: str,
+    on: date | None,
+    category: str | None,
+    *,
+    uow: UnitOfWork,
+    principal: Principal | None,
+) -> dict[str, Any]:
+    """A fee quote for a procedure, channel, business date (default today) and payer category."""
+    day = on or business_day(utcnow())
+    with uow:
+        procedure, lines = quote(uow.session, procedure_code, channel, day, category)
+        if principal is not None:
+            principal.require_agency(procedure.agency_code)
+        return {
+            "procedure_code": procedure.code,
+            "procedure_name": procedure.name,
+            "agency_code": procedure.agency_code,
+            "channel": channel,
+            "date": day,
+            "payer_category": category,
+            "lines": [_quote_line_view(line) for line in lines],
+            "normal_total": sum(line.normal_amount for line in lines),
+            "total_amount": sum(line.amount for line in lines),
+        }
+
+
+def _quote_line_view(q: QuoteLine) -> dict[str, Any]:
+    reduction = (
+        {"policy_id": q.policy_id, "legal_basis": q.reduction_legal_basis} if q.policy_id else None
+    )
+    return {
+        "fee_code": q.fee_code,
+        "name": q.name,
+        "kind": q.kind,
+        "quantity": q.quantity,
+        "unit_normal_amount": q.unit_normal_amount,
+        "unit_amount": q.unit_amount,
+        "normal_amount": q.normal_amount,
+        "amount": q.amount,
+        "legal_basis": q.legal_basis,
+        "reduction": reduction,
+    }
+
+
+def _quantities(
+    procedure: Procedure, items: tuple[tuple[str, int], ...] | None
+) -> dict[str, int] | None:
+    if items is None:
+        return None
+    known = {fee.code for fee in procedure.fees}
+    errors = {
+        f"items.{i}.fee_code": ["not a fee of this procedure"]
+        for i, (code, _) in enumerate(items)
+        if code not in known
+    }
+    if errors:
+        raise ValidationFailed(errors)
+    quantities: dict[str, int] = {}
+    for code, qty in items:
+        quantities[code] = quantities.get(code, 0) + qty
+    return quantities
+
+
+def create_payment_request(
+    cmd: CreatePaymentRequest, *, uow: UnitOfWork, settings: Settings, principal: Principal
+) -> tuple[dict[str, Any], bool]:
+    """Create a payment request, or return the one created earlier under the same key.
+
+    Returns the request's JSON and whether it was created now. The idempotency record is
+    inserted before anything else, so two concurrent calls with one key meet on its primary key,
+    and a key used before fails that insert: only then is the earlier request looked up.
+    """
+    if not cmd.idempotency_key:
+        raise IdempotencyKeyMissing("send an Idempotency-Key header with every create")
+    digest = body_hash(cmd.body)
+    try:
+        with uow:
+            view = _create(uow.session, cmd, digest, settings, principal)
+            uow.commit()
+            return view, True
+    except IntegrityError:
+        # the key was used before, or by a concurrent call that committed first: answer with
+        # its request (or refuse another body)
+        with uow:
+            replay = _replay(
+                uow.session, principal.client_id, cmd.idempotency_key, digest, settings
+            )
+            if replay is None:
+                raise
+            return replay, False
+
+
+def _replay(
+    session: Session, client_id: str, key: str, digest: str, settings: Settings
+) -> dict[str, Any] | None:
+    record = session.get(IdempotencyRecord, (client_id, key))
+    if record is None:
+        return None
+    if record.request_hash != digest:
+        raise IdempotencyKeyReused("this Idempotency-Key was used with another request body")
+    request = session.get(PaymentRequest, record.payment_request_id)
+    if request is None:  # pragma: no cover - the record is deleted with its request
+        return None
+    return present(session, [request], settings)[0]
+
+
+def _create(
+    session: Session,
+    cmd: CreatePaymentRequest,
+    digest: str,
+    settings: Settings,
+    principal: Principal,
+) -> dict[str, Any]:
+    # claim the key first, with a plain INSERT: a new key (the usual case) costs no lookup
+    session.execute(
+        insert(IdempotencyRecord).values(
+            client_id=principal.client_id,
+            key=cmd.idempotency_key,
+            request_hash=digest,
+            payment_request_id=None,
+        )
+    )
+    now = utcnow()
+    submitted = cmd.submitted_at or now
+    procedure, lines = quote(
+        session,
+        cmd.procedure_code,
+        cmd.channel,
+        business_day(submitted),
+        cmd.payer.category,
+        cmd.items,
+    )
+    principal.require_agency(procedure.agency_code)
+    request_id = uuid.uuid4()
+    request = _new_request(request_id, cmd, procedure, lines, submitted, now, settings)
+    request.client_id = principal.client_id
+    # before the INSERT, so the payload goes in with the row rather than in a second UPDATE
+    for build in PAYLOAD_BUILDERS:
+        request.vietqr_payload = build(request, session)
+    session.add(request)
+    session.flush()
+    session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.client_id == principal.client_id,
+            IdempotencyRecord.key == cmd.idempotency_key,
+        )
+        .values(payment_request_id=request_id)
+    )
+    if request.total_amount == 0:
+        # fully exempt: nothing to pay, the dossier may proceed at once
+        transition(request, RequestStatus.PAID)
+        emit(session, "payment_request.paid", str(request.id), event_payload(request))
+    accounts = {procedure.account_id: procedure.account}
+    return present(session, [request], settings, accounts=accounts, created=True)[0]
+
+
+def _new_request(
+    request_id: uuid.UUID,
+    cmd: CreatePaymentRequest,
+    procedure: Procedure,
+    lines: list[QuoteLine],
+    submitted: datetime,
+    now: datetime,
+    settings: Settings,
+) -> PaymentRequest:
+    request = PaymentRequest(
+        id=request_id,
+        reference=new_reference(),
+        checkout_token=secrets.token_urlsafe(24),
+        dossier_code=cmd.dossier_code,
+        procedure_code=procedure.code,
+        agency_code=procedure.agency_code,
+        account_id=procedure.account_id,
+        channel=cmd.channel,
+        submitted_at=submitted,
+        quote_date=business_day(submitted),
+        payer_name=cmd.payer.name,
+        payer_id_number=cmd.payer.id_number,
+        payer_phone=cmd.payer.phone,
+        payer_email=cmd.payer.email,
+        payer_address=cmd.payer.address,
+        payer_category=cmd.payer.category,
+        total_amount=sum(line.amount for line in lines),
+        paid_amount=0,
+        status=RequestStatus.PENDING,
+        callback_url=cmd.callback_url,
+        flags=[],
+        expires_at=now + settings.request_ttl,
+        created_at=now,
+        updated_at=now,
+    )
+    request.lines = [_line(pos, line) for pos, line in enumerate(lines)]
+    return request
+
+
+def _line(position: int, q: QuoteLine) -> PaymentLine:
+    return PaymentLine(
+        position=position,
+        fee_code=q.fee_code,
+        name=q.name,
+        kind=q.kind,
+        quantity=q.quantity,
+        unit_normal_amount=q.unit_normal_amount,
+        unit_amount=q.unit_amount,
+        normal_amount=q.normal_amount,
+        amount=q.amount,
+        legal_basis=q.legal_basis,
+        reduction_policy_id=q.policy_id,
+        reduction_legal_basis=q.reduction_legal_basis,
+    )
+
+
+def event_payload(request: PaymentRequest) -> dict[str, Any]:
+    """What the outbox carries about a request: enough for a dossier system to act on."""
+    return {
+        "payment_request_id": str(request.id),
+        "dossier_code": request.dossier_code,
+        "reference": request.reference,
+        "status": request.status,
+        "total_amount": request.total_amount,
+        "paid_amount": request.paid_amount,
+        "callback_url": request.callback_url,
+        "flags": list(request.flags or []),
+    }
+
+
+def _load(session: Session, request_id: str, principal: Principal | None) -> PaymentRequest:
+    try:
+        key = uuid.UUID(request_id)
+    except ValueError:
+        raise NotFound("no such payment request") from None
+    request = session.get(PaymentRequest, key)
+    if request is None or (principal is not None and not principal.may_see(request.agency_code)):
+        raise NotFound("no such payment request")
+    return request
+
+
+def get_payment_request(
+    request_id: str, *, uow: UnitOfWork, settings: Settings, principal: Principal | None
+) -> dict[str, Any]:
+    with uow:
+        return present(uow.session, [_load(uow.session, request_id, principal)], settings)[0]
+
+
+def list_payment_requests(
+    dossier_code: str, *, uow: UnitOfWork, settings: Settings, principal: Principal | None
+) -> list[dict[str, Any]]:
+    with uow:
+        stmt = select(PaymentRequest).where(PaymentRequest.dossier_code == dossier_code)
+        if principal is not None and principal.agencies is not None:
+            stmt = stmt.where(PaymentRequest.agency_code.in_(principal.agencies))
+        rows = list(uow.session.scalars(stmt.order_by(PaymentRequest.created_at)))
+        return present(uow.session, rows, settings)
+
+
+def cancel_payment_request(
+    request_id: str, *, uow: UnitOfWork, settings: Settings, principal: Principal | None
+) -> dict[str, Any]:
+    """Cancel an open request. Money already received stays recorded and is flagged for refund."""
+    with uow:
+        request = _lock(uow.session, request_id, principal)
+        if transition(request, RequestStatus.CANCELLED):
+            if request.paid_amount > 0:
+                request.flags = sorted({*request.flags, "refund_due"})
+            emit(uow.session, "payment_request.cancelled", str(request.id), event_payload(request))
+        view = present(uow.session, [request], settings)[0]
+        uow.commit()
+        return view
+
+
+def _lock(session: Session, request_id: str, principal: Principal | None) -> PaymentRequest:
+    request = _load(session, request_id, principal)
+    session.refresh(request, with_for_update=True)
+    return request
+
+
+def expire_overdue(*, uow: UnitOfWork, now: datetime | None = None, batch: int = 1000) -> int:
+    """Mark pending requests past their expiry as expired (idempotent; safe to run twice)."""
+    moment = now or utcnow()
+    expired = 0
+    while True:
+        with uow:
+            stmt = (
+                select(PaymentRequest)
+                .where(
+                    PaymentRequest.status == RequestStatus.PENDING,
+                    PaymentRequest.expires_at <= moment,
+                )
+                .limit(batch)
+            )
+            if uow.dialect == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = list(uow.session.scalars(stmt))
+            for request in rows:
+                transition(request, RequestStatus.EXPIRED)
+                emit(
+                    uow.session, "payment_request.expired", str(request.id), event_payload(request)
+                )
+            uow.commit()
+        expired += len(rows)
+        if len(rows) < batch:
+            return expired
+
+
+def present(
+    session: Session,
+    requests: list[PaymentRequest],
+    settings: Settings,
+    *,
+    accounts: Mapping[str, BeneficiaryAccount] | None = None,
+    created: bool = False,
+) -> list[dict[str, Any]]:
+    """The JSON of requests, with whatever registered extensions add.
+
+    ``accounts`` (by id) spares the query for accounts the caller holds already; ``created``
+    says the requests were inserted in this transaction, so no transaction can refer to them.
+    """
+    if accounts is None:
+        accounts = {
+            a.id: a
+            for a in session.scalars(
+                select(BeneficiaryAccount).where(
+                    BeneficiaryAccount.id.in_({r.account_id for r in requests})
+                )
+            )
+        }
+    views = [_view(r, accounts[r.account_id], settings) for r in requests]
+    if not created:
+        _add_transactions(session, requests, views)
+    for extend in VIEW_EXTENSIONS:
+        extend(session, requests, views)
+    return views
+
+
+def _add_transactions(
+    session: Session, requests: list[PaymentRequest], views: list[dict[str, Any]]
+) -> None:
+    by_id = {str(r.id): v for r, v in zip(requests, views, strict=True)}
+    rows = session.scalars(
+        select(PaymentTransaction)
+        .where(PaymentTransaction.payment_request_id.in_([r.id for r in requests]))
+        .order_by(PaymentTransaction.occurred_at, PaymentTransaction.id)
+    )
+    for t in rows:
+        by_id[str(t.payment_request_id)]["transactions"].append(
+            {
+                "id": t.id,
+                "provider": t.provider,
+                "provider_txn_id": t.provider_txn_id,
+                "kind": t.kind,
+                "state": t.state,
+                "amount": t.amount,
+                "currency": t.currency,
+                "occurred_at": t.occurred_at,
+                "flags": list(t.flags or []),
+            }
+        )
+
+
+def _view(r: PaymentRequest, account: Any, settings: Settings) -> dict[str, Any]:
+    base = settings.public_url.rstrip("/")
+    return {
+        "id": str(r.id),
+        "reference": r.reference,
+        "status": r.status,
+        "dossier_code": r.dossier_code,
+        "procedure_code": r.procedure_code,
+        "agency_code": r.agency_code,
+        "channel": r.channel,
+        "submitted_at": r.submitted_at,
+        "payer": {
+            "name": r.payer_name,
+            "id_number": r.payer_id_number,
+            "phone": r.payer_phone,
+            "email": r.payer_email,
+            "address": r.payer_address,
+            "category": r.payer_category,
+        },
+        "lines": [_line_view(line) for line in r.lines],
+        "total_amount": r.total_amount,
+        "paid_amount": r.paid_amount,
+        "remaining_amount": r.remaining_amount,
+        "beneficiary": {
+            "bank_bin": account.bank_bin,
+            "bank_name": vietqr.bank_name(account.bank_bin),
+            "account_number": account.account_number,
+            "account_name": account.account_name,
+        },
+        "vietqr": {
+            "payload": r.vietqr_payload,
+            "png_url": f"{base}/pay/{r.checkout_token}/qr.png",
+            "svg_url": f"{base}/pay/{r.checkout_token}/qr.svg",
+        },
+        "checkout_url": f"{base}/pay/{r.checkout_token}",
+        "callback_url": r.callback_url,
+        "flags": list(r.flags or []),
+        "expires_at": r.expires_at,
+        "created_at": r.created_at,
+        "transactions": [],
+        "receipts": [],
+    }
+
+
+def _line_view(line: PaymentLine) -> dict[str, Any]:
+    reduction = None
+    if line.reduction_policy_id:
+        reduction = {
+            "policy_id": line.reduction_policy_id,
+            "legal_basis": line.reduction_legal_basis,
+        }
+    return {
+        "fee_code": line.fee_code,
+        "name": line.name,
+        "kind": line.kind,
+        "quantity": line.quantity,
+        "unit_normal_amount": line.unit_normal_amount,
+        "unit_amount": line.unit_amount,
+        "normal_amount": line.normal_amount,
+        "amount": line.amount,
+        "legal_basis": line.legal_basis,
+        "reduction": reduction,
+    }

@@ -1,0 +1,76 @@
+"""Payment request and fee quote endpoints: parse, call one service, serialize."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import Blueprint, Response, request
+
+from payments.auth.models import Scope
+from payments.http import authenticate, json_body, load, reply, settings, uow
+from payments.payment_requests import services
+from payments.payment_requests.schemas import (
+    ListQuery,
+    PaymentRequestIn,
+    PaymentRequestListOut,
+    PaymentRequestOut,
+    QuoteOut,
+    QuoteQuery,
+)
+
+bp = Blueprint("payment_requests_api", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/payment-requests")
+def create() -> tuple[Response, int]:
+    principal = authenticate(Scope.PAYMENTS_WRITE)
+    body = json_body()
+    cmd = load(PaymentRequestIn(), body)
+    cmd = replace(
+        cmd, idempotency_key=request.headers.get("Idempotency-Key", "").strip(), body=body
+    )
+    view, created = services.create_payment_request(
+        cmd, uow=uow(), settings=settings(), principal=principal
+    )
+    response, status = reply(PaymentRequestOut(), view, 201)
+    # a replay answers like the original call; the header tells a careful client it was one
+    response.headers["Idempotent-Replayed"] = "false" if created else "true"
+    return response, status
+
+
+@bp.get("/payment-requests/<request_id>")
+def get(request_id: str) -> tuple[Response, int]:
+    principal = authenticate(Scope.PAYMENTS_READ)
+    view = services.get_payment_request(
+        request_id, uow=uow(), settings=settings(), principal=principal
+    )
+    return reply(PaymentRequestOut(), view)
+
+
+@bp.get("/payment-requests")
+def list_by_dossier() -> tuple[Response, int]:
+    principal = authenticate(Scope.PAYMENTS_READ)
+    query = load(ListQuery(), request.args.to_dict())
+    views = services.list_payment_requests(
+        query["dossier_code"], uow=uow(), settings=settings(), principal=principal
+    )
+    return reply(PaymentRequestListOut(), {"items": views})
+
+
+@bp.post("/payment-requests/<request_id>/cancel")
+def cancel(request_id: str) -> tuple[Response, int]:
+    principal = authenticate(Scope.PAYMENTS_WRITE)
+    view = services.cancel_payment_request(
+        request_id, uow=uow(), settings=settings(), principal=principal
+    )
+    return reply(PaymentRequestOut(), view)
+
+
+@bp.get("/fees/quote")
+def quote() -> tuple[Response, int]:
+    principal = authenticate(Scope.PAYMENTS_READ)
+    q = load(QuoteQuery(), request.args.to_dict())
+    view = services.quote_view(
+        q["procedure"], q["channel"], q["date"], q["payer_category"], uow=uow(), principal=principal
+    )
+    return reply(QuoteOut(), view)

@@ -1,0 +1,113 @@
+"""Payment references: format, check digits, finding them in memos, one-typo recovery."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from payments import reference as ref
+
+DIGITS = "0123456789"
+
+
+def sample_refs(n: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        body = "".join(rng.choice(DIGITS) for _ in range(ref.BODY_DIGITS))
+        out.append(ref.PREFIX + body + ref.check_digits(body))
+    return out
+
+
+def test_new_references_are_short_upper_case_and_valid() -> None:
+    for _ in range(200):
+        r = ref.new_reference()
+        assert re.fullmatch(r"TPH\d{14}", r)
+        assert len(r) <= 19 and ref.is_valid(r)
+
+
+def test_every_single_substitution_is_detected() -> None:
+    for r in sample_refs(300):
+        for i in range(len(ref.PREFIX), len(r)):
+            for d in DIGITS:
+                if d != r[i]:
+                    assert not ref.is_valid(r[:i] + d + r[i + 1 :]), (r, i, d)
+
+
+def test_every_adjacent_transposition_is_detected() -> None:
+    for r in sample_refs(300):
+        for i in range(len(r) - 1):
+            if r[i] != r[i + 1]:
+                swapped = r[:i] + r[i + 1] + r[i] + r[i + 2 :]
+                assert not ref.is_valid(swapped), (r, i)
+
+
+@pytest.mark.parametrize(
+    "memo",
+    [
+        "{r}",
+        "{r_lower}",
+        "NGUYEN VAN AN CK {r} LLTP",
+        "MBVCB.123456.{spaced}.CT tu 0123",
+        "IBFT {dashed} nop phi",
+        "thanh toan {dotted}",
+    ],
+)
+def test_references_are_found_in_bank_memos(memo: str) -> None:
+    r = sample_refs(1)[0]
+    text = memo.format(
+        r=r,
+        r_lower=r.lower(),
+        spaced=" ".join([r[:3], r[3:9], r[9:]]),
+        dashed="-".join([r[:3], r[3:7], r[7:11], r[11:]]),
+        dotted=".".join(r),
+    )
+    assert ref.find_reference(text) == r
+
+
+def test_longer_digit_runs_and_invalid_checks_are_not_references() -> None:
+    r = sample_refs(1)[0]
+    assert ref.find_reference(r + "5") is None
+    broken = r[:-1] + ("0" if r[-1] != "0" else "1")
+    assert ref.find_reference(f"CK {broken}") is None
+    assert list(ref.candidates_in(f"CK {broken}")) == [broken]
+
+
+def valid_neighbours(text: str) -> list[str]:
+    return [
+        text[:i] + d + text[i + 1 :]
+        for i in range(len(ref.PREFIX), len(text))
+        for d in DIGITS
+        if d != text[i] and ref.is_valid(text[:i] + d + text[i + 1 :])
+    ]
+
+
+def test_one_wrong_digit_is_corrected_only_with_a_unique_candidate() -> None:
+    target, other = sample_refs(2, seed=11)
+    typo = target[:8] + ("1" if target[8] != "1" else "2") + target[9:]
+    assert not ref.is_valid(typo)
+    assert ref.correct_one_typo(typo, [target, other]) == target
+    assert ref.correct_one_typo(typo, [other]) is None
+
+
+def test_a_typo_between_two_open_references_is_not_guessed() -> None:
+    # look for a typo that is one digit away from two valid references (they differ in two)
+    for target in sample_refs(200, seed=3):
+        for i in range(len(ref.PREFIX), len(target)):
+            typo = target[:i] + ("0" if target[i] != "0" else "1") + target[i + 1 :]
+            twins = [t for t in valid_neighbours(typo) if t != target]
+            if twins:
+                assert ref.correct_one_typo(typo, [target]) == target
+                assert ref.correct_one_typo(typo, [target, twins[0]]) is None
+                return
+    pytest.fail("no ambiguous typo found in the sample")
+
+
+@given(st.text(max_size=200))
+def test_searching_any_text_never_fails(text: str) -> None:
+    found = ref.find_reference(text)
+    assert found is None or ref.is_valid(found)
