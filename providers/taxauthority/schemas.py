@@ -1,0 +1,96 @@
+"""Tax-authority wire format: our design for the receipt data interface.
+
+Endpoints (relative to ``THUPHI_TAX_URL``):
+
+- ``POST /api/v1/summaries`` — JSON, the same-day summary of issued receipts (Mẫu 01/TH-BLĐT,
+  bảng tổng hợp dữ liệu biên lai điện tử);
+- ``POST /api/v1/receipts`` — ``application/xml``, one signed receipt XML document.
+
+Every request carries ``X-Submission-Id`` (the outbox row id). The server keeps what it accepted
+under that id and answers a repeat with the same result, so a retry after a lost answer is safe.
+A 2xx answer ``{"accepted": true, "id": "<their id>"}`` means accepted; ``{"accepted": false,
+"errors": [...]}`` (HTTP 422) means refused for good; 429 and 5xx mean try again later.
+
+Summary document (``SummaryDocument``)::
+
+    {"agency_tax_code": "3000123456", "agency_code": "000.00.12.H40", "date": "2026-11-23",
+     "template": "EBL01", "series": "26TAB", "from_number": 41, "to_number": 43, "count": 3,
+     "totals": {"phi": 400000, "le_phi": 100000, "total": 500000},
+     "receipts": [{"number": 41, "kind": "phi", "issued_at": "2026-11-23T02:15:00Z",
+                   "payer_name": "Nguyễn Văn A", "amount": 200000, "status": "issued",
+                   "replaces": null}, ...]}
+
+Numbers are continuous within a series: ``receipts`` holds every number from ``from_number`` to
+``to_number`` once; amounts are integers of đồng; ``date`` is the Vietnam business day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict, TypeGuard
+
+SUMMARIES_PATH = "/api/v1/summaries"
+RECEIPTS_PATH = "/api/v1/receipts"
+SUBMISSION_HEADER = "X-Submission-Id"
+SUMMARY_FORM = "01/TH-BLĐT"
+KINDS = ("phi", "le_phi")
+
+
+class SummaryTotals(TypedDict):
+    phi: int
+    le_phi: int
+    total: int
+
+
+class SummaryReceipt(TypedDict):
+    number: int
+    kind: str
+    issued_at: str
+    payer_name: str
+    amount: int
+    status: str
+    replaces: str | None
+
+
+class SummaryDocument(TypedDict):
+    agency_tax_code: str
+    agency_code: str
+    date: str
+    template: str
+    series: str
+    from_number: int
+    to_number: int
+    count: int
+    totals: SummaryTotals
+    receipts: list[SummaryReceipt]
+
+
+def summary_problems(summary: Mapping[str, Any]) -> list[str]:
+    """Inconsistencies in a summary document (empty when it is sound); used by both sides."""
+    receipts = summary.get("receipts")
+    totals = summary.get("totals")
+    if not isinstance(receipts, list) or not isinstance(totals, dict):
+        return ["receipts and totals are required"]
+    if not all(isinstance(r, dict) and _is_int(r.get("number")) for r in receipts):
+        return ["every receipt needs an integer number"]
+    problems = [
+        f"{name} is required"
+        for name in ("agency_tax_code", "date", "template", "series")
+        if not isinstance(summary.get(name), str) or not summary[name]
+    ]
+    if summary.get("count") != len(receipts):
+        problems.append("count does not match receipts")
+    first, last = summary.get("from_number"), summary.get("to_number")
+    expected = list(range(first, last + 1)) if _is_int(first) and _is_int(last) else None
+    if sorted(r["number"] for r in receipts) != expected:
+        problems.append("receipt numbers are not continuous from_number..to_number")
+    for kind in KINDS:
+        if totals.get(kind) != sum(r.get("amount", 0) for r in receipts if r.get("kind") == kind):
+            problems.append(f"totals.{kind} does not match receipts")
+    if totals.get("total") != sum(totals.get(kind, 0) for kind in KINDS):
+        problems.append("totals.total is not phi + le_phi")
+    return problems
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
