@@ -1,0 +1,409 @@
+"""Bank transfer notifications per second on PostgreSQL, then proof nothing was lost or doubled.
+
+    .venv/bin/python bench/bench_callbacks.py [--duration 15] [--connections 32]
+        [--workers 4] [--threads 0] [--dup-every 5] [--show-wrk]
+
+One run, on 127.0.0.1 only:
+
+1. creates a fresh PostgreSQL schema (THUPHI_BENCH_PG_URL, default the test database), migrates
+   it, imports the demo catalog and inserts ``--requests`` open payment requests of 200,000 đồng;
+2. starts gunicorn with the production settings (``payments/gunicorn_conf.py``);
+3. drives ``POST /callbacks/bank/sepay`` with wrk: each notification pays a distinct open request
+   (its reference in the memo, as a bank app writes it), and every ``--dup-every``-th request
+   re-sends the previous notification byte for byte (a bank retrying);
+4. prints callbacks/s, p50, p99, statuses and PASS/FAIL against 500/s, then checks the database:
+   every notification sent has exactly one transaction (at most the ones wrk left unanswered at
+   its deadline may be missing), no request holds two payments, every request's paid amount is
+   the sum of its transactions, and each duplicate was logged as one, never applied.
+
+Exit status 0 only when the target is met and the database agrees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import Connection, Engine, create_engine, insert, text  # noqa: E402
+
+from payments.catalog.services import import_catalog, parse_document  # noqa: E402
+from payments.db import make_engine, make_session_factory  # noqa: E402
+from payments.demo import CATALOG  # noqa: E402
+from payments.migrate import upgrade  # noqa: E402
+from payments.payment_requests.models import PaymentRequest  # noqa: E402
+from payments.reference import new_reference  # noqa: E402
+from payments.uow import UnitOfWork  # noqa: E402
+
+PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+API_KEY = "bench-bank-key"
+PATH = "/callbacks/bank/sepay"
+AMOUNT = 200_000
+TARGET = 500.0
+# the demo catalog's criminal-record extract, paid into Sở Tư pháp's account
+ACCOUNT = "376101234567"
+TEMPLATE = (
+    '{"id": %d, "gateway": "Vietcombank", "transactionDate": "2026-11-23 10:00:00", '
+    '"accountNumber": "' + ACCOUNT + '", "code": null, "content": "CT DEN %s NOP PHI LLTP", '
+    '"transferType": "in", "transferAmount": ' + str(AMOUNT) + ', "accumulated": 0, '
+    '"referenceCode": "FT%d", "description": ""}'
+)
+
+# Each wrk thread takes every NTHREADS-th reference, so no two notifications pay one request.
+# ``request()`` re-sends the previous request verbatim every DUP_EVERY-th call (a bank retry);
+# ``done()`` writes the ids sent and prints one JSON line.
+LUA = r"""
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  refs = {}
+  for line in io.lines(REFS_FILE) do refs[#refs + 1] = line end
+  sent, unique, dups = 0, 0, 0
+  statuses, ids = {}, {}
+  last = nil
+end
+
+function request()
+  sent = sent + 1
+  if last ~= nil and sent % DUP_EVERY == 0 then
+    dups = dups + 1
+    return last
+  end
+  unique = unique + 1
+  local ref = refs[(unique - 1) * NTHREADS + tid]
+  if ref == nil then ref = "NOREFERENCE" end
+  local id = tid * 100000000 + unique
+  ids[#ids + 1] = id
+  local body = string.format(TEMPLATE, id, ref, id)
+  last = wrk.format("POST", PATH, {
+    ["Host"] = HOST,
+    ["Authorization"] = "Apikey " .. API_KEY,
+    ["Content-Type"] = "application/json",
+  }, body)
+  return last
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local sent, dups, merged, out = 0, 0, {}, io.open(IDS_FILE, "w")
+  for _, thread in ipairs(threads) do
+    sent = sent + thread:get("sent")
+    dups = dups + thread:get("dups")
+    for status, n in pairs(thread:get("statuses")) do
+      merged[tostring(status)] = (merged[tostring(status)] or 0) + n
+    end
+    for _, id in ipairs(thread:get("ids")) do out:write(id, "\n") end
+  end
+  out:close()
+  local parts = {}
+  for status, n in pairs(merged) do parts[#parts + 1] = string.format('"%s": %d', status, n) end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, '
+    .. '"sent": %d, "dups": %d, "errors": %d, "statuses": {%s}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    sent, dups, e.connect + e.read + e.write + e.timeout, table.concat(parts, ", ")))
+end
+"""
+
+
+@dataclass
+class Server:
+    base: str
+    pid: int
+
+    def workers_cpu(self) -> float:
+        """CPU seconds the arbiter's workers have used (utime + stime from /proc)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.pid:  # ppid
+                    total += int(fields[11]) + int(fields[12])
+        return total / tick
+
+
+@contextlib.contextmanager
+def fresh_schema() -> Iterator[str]:
+    """A URL whose connections work in a new schema, dropped on the way out."""
+    schema = f"bench_cb_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def gunicorn(url: str, args: argparse.Namespace, tmp: Path) -> Iterator[Server]:
+    """The real app under gunicorn's production settings, on a socket we bound ourselves."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    kind = ["-k", "gthread", "--threads", str(args.threads)] if args.threads else ["-k", "sync"]
+    env = {
+        **os.environ,
+        "THUPHI_DATABASE_URL": url,
+        "THUPHI_SECRET_KEY": "bench-secret-key-0123456789abcdef-0123456789",
+        "THUPHI_PUBLIC_URL": base,
+        "THUPHI_BANK_API_KEY": API_KEY,
+        "THUPHI_LOG_JSON": "true",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp),
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        *("-c", "python:payments.gunicorn_conf", "--bind", f"fd://{sock.fileno()}"),
+        *("--workers", str(args.workers), *kind, "--access-logfile", "/dev/null"),
+        *("--chdir", str(ROOT), "payments.app:create_app()"),
+    ]
+    with (tmp / "gunicorn.log").open("w") as log:
+        proc = subprocess.Popen(
+            cmd, env=env, pass_fds=[sock.fileno()], stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            _wait_ready(base, proc)
+            yield Server(base, proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+            sock.close()
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{base}/healthz", timeout=30) as resp,  # noqa: S310
+        ):
+            if resp.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not become ready within 60 s")
+
+
+def _lua_string(value: str) -> str:
+    # a long bracket keeps quotes verbatim
+    assert "]==]" not in value
+    return f"[==[{value}]==]"
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--duration", type=int, default=15)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--workers", type=int, default=3)
+    p.add_argument("--threads", type=int, default=4, help="gthread threads per worker; 0 = sync")
+    p.add_argument("--dup-every", type=int, default=5)
+    p.add_argument("--requests", type=int, default=60_000, help="open requests to pay")
+    p.add_argument("--show-wrk", action="store_true")
+    return p.parse_args()
+
+
+def seed_requests(engine: Engine, count: int) -> list[str]:
+    """Open requests inserted in bulk (what the API would create, minus the fee lines)."""
+    now = datetime.now(UTC)
+    refs = [new_reference() for _ in range(count)]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "reference": ref,
+            "checkout_token": secrets.token_urlsafe(24),
+            "dossier_code": f"BENCH-{i}",
+            "procedure_code": "1.001234",
+            "agency_code": "000.00.12.H40",
+            "account_id": "stp-kbnn",
+            "channel": "online",
+            "submitted_at": now,
+            "quote_date": date.today(),  # noqa: DTZ011 - any date will do
+            "payer_name": "Nguyễn Văn An",
+            "total_amount": AMOUNT,
+            "paid_amount": 0,
+            "status": "pending",
+            "flags": [],
+            "vietqr_payload": "",
+            "expires_at": now + timedelta(days=3),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for i, ref in enumerate(refs)
+    ]
+    uow = UnitOfWork(make_session_factory(engine))
+    with uow:
+        for start in range(0, len(rows), 5_000):
+            uow.session.execute(insert(PaymentRequest), rows[start : start + 5_000])
+        uow.commit()
+    return refs
+
+
+def run_wrk(
+    server: Server, refs_file: Path, tmp: Path, seconds: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    ids_file = tmp / f"ids-{secrets.token_hex(3)}.txt"
+    constants = {
+        "PATH": PATH,
+        "HOST": server.base.removeprefix("http://"),
+        "API_KEY": API_KEY,
+        "TEMPLATE": TEMPLATE,
+        "REFS_FILE": str(refs_file),
+        "IDS_FILE": str(ids_file),
+    }
+    head = "".join(f"{k} = {_lua_string(v)}\n" for k, v in constants.items())
+    head += f"NTHREADS = 2\nDUP_EVERY = {args.dup_every}\n"
+    script = tmp / "callbacks.lua"
+    script.write_text(head + LUA, "utf-8")
+    cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s"]
+    cmd += ["--latency", "-s", str(script)]
+    cpu = server.workers_cpu()
+    out = subprocess.run([*cmd, server.base + PATH], capture_output=True, text=True, check=True)
+    cpu = server.workers_cpu() - cpu
+    if args.show_wrk:
+        print(out.stdout)
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_RESULT "))
+    data: dict[str, Any] = json.loads(line.removeprefix("BENCH_RESULT "))
+    data["ids"] = [int(x) for x in ids_file.read_text().split()]
+    data["cpu_ms_per_req"] = cpu * 1000 / max(data["requests"], 1)
+    return data
+
+
+def verify(engine: Engine, ids: list[int], dups_sent: int, slack: int) -> bool:
+    """Every notification once, no request paid twice, amounts consistent."""
+    with engine.connect() as conn:
+
+        def q(sql: str, c: Connection = conn) -> int:
+            return int(c.execute(text(sql)).scalar_one())
+
+        txns = {
+            int(r)
+            for r in conn.execute(
+                text("SELECT provider_txn_id FROM payment_transactions WHERE provider = 'bank'")
+            ).scalars()
+        }
+        doubled = q(
+            "SELECT count(*) FROM (SELECT payment_request_id FROM payment_transactions "
+            "GROUP BY payment_request_id HAVING count(*) > 1) d"
+        )
+        inconsistent = q(
+            "SELECT count(*) FROM payment_requests r WHERE r.paid_amount <> COALESCE(("
+            "SELECT sum(t.amount) FROM payment_transactions t WHERE t.payment_request_id = r.id "
+            "AND t.state = 'applied'), 0)"
+        )
+        paid = q("SELECT count(*) FROM payment_requests WHERE status = 'paid'")
+        not_applied = q("SELECT count(*) FROM payment_transactions WHERE state <> 'applied'")
+        dup_logged = q("SELECT count(*) FROM provider_messages WHERE outcome = 'duplicate'")
+        events = q("SELECT count(*) FROM outbox_events WHERE topic = 'payment_request.paid'")
+    missing = set(ids) - txns
+    unknown = txns - set(ids)
+    checks = {
+        f"every notification recorded (missing {len(missing)} ≤ {slack} in flight at the end)": (
+            len(missing) <= slack
+        ),
+        f"no transaction we did not send ({len(unknown)})": not unknown,
+        f"no request paid twice ({doubled})": doubled == 0,
+        f"paid amount = sum of its payments everywhere ({inconsistent} off)": inconsistent == 0,
+        f"paid requests = transactions ({paid} = {len(txns)})": paid == len(txns),
+        f"every transaction applied ({not_applied} not)": not_applied == 0,
+        f"one paid event per paid request ({events})": events == paid,
+        f"duplicates logged, not applied ({dup_logged} of {dups_sent} sent)": (
+            dups_sent - slack <= dup_logged <= dups_sent
+        ),
+    }
+    for label, ok in checks.items():
+        print(f"  {'ok  ' if ok else 'FAIL'} {label}")
+    return all(checks.values())
+
+
+def main() -> int:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    with fresh_schema() as url, tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            import_catalog(
+                parse_document(CATALOG.read_bytes()), uow=UnitOfWork(make_session_factory(engine))
+            )
+            started = time.monotonic()
+            refs = seed_requests(engine, args.requests)
+            print(f"seeded {len(refs)} open requests in {time.monotonic() - started:.1f} s")
+            refs_file = tmp / "refs.txt"
+            refs_file.write_text("\n".join(refs) + "\n")
+            with gunicorn(url, args, tmp) as server:
+                data = run_wrk(server, refs_file, tmp, args.duration, args)
+            time.sleep(0.5)
+            return report(engine, data, args)
+        finally:
+            engine.dispose()
+
+
+def report(engine: Engine, data: dict[str, Any], args: argparse.Namespace) -> int:
+    requests_done = data["requests"]
+    rate = requests_done / (data["duration_us"] / 1e6)
+    statuses, ids = data["statuses"], data["ids"]
+    print(
+        f"\nPOST {PATH}: {rate:.0f} callbacks/s over {args.duration} s "
+        f"({args.workers} {'sync' if not args.threads else f'gthread×{args.threads}'} workers, "
+        f"{args.connections} connections)\n"
+        f"  p50 {data['p50_us'] / 1000:.1f} ms, p99 {data['p99_us'] / 1000:.1f} ms, "
+        f"worker CPU {data['cpu_ms_per_req']:.2f} ms/callback\n"
+        f"  {requests_done} answered: statuses {statuses}, socket errors {data['errors']}; "
+        f"{len(ids)} distinct notifications, {data['dups']} re-sent duplicates"
+    )
+    fast = rate >= TARGET
+    clean = set(statuses) == {"200"} and data["errors"] == 0
+    print(f"  {'PASS' if fast else 'FAIL'} ≥ {TARGET:.0f} callbacks/s")
+    print(f"  {'PASS' if clean else 'FAIL'} every answer 200, no socket errors")
+    print("database:")
+    sound = verify(engine, ids, data["dups"], slack=args.connections)
+    print("PASS" if fast and clean and sound else "FAIL")
+    return 0 if fast and clean and sound else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
