@@ -1,0 +1,166 @@
+"""The receipt as a PDF (A4), with embedded DejaVu fonts so Vietnamese prints anywhere."""
+
+from __future__ import annotations
+
+import unicodedata
+from io import BytesIO
+from pathlib import Path
+
+import qrcode
+from fpdf import FPDF, Align, XPos, YPos
+from fpdf.table import Row
+
+from receipts.document import ReceiptDocument, ReceiptLine
+from receipts.html import amount, receipt_wording
+
+FONTS = Path(__file__).parent / "fonts"
+FAMILY = "DejaVu"
+LINE = 6  # mm per text line at 10 pt
+HEADINGS = ("STT", "Tên khoản thu", "SL", "Mức thu (đồng)", "Miễn, giảm (đồng)", "Số tiền (đồng)")
+COLUMNS = (8, 62, 8, 22, 22, 22)  # relative widths; the name column takes the rest
+
+
+def render_pdf(doc: ReceiptDocument, verification_url: str | None = None) -> bytes:
+    """The printable receipt: the HTML page's content, plus a QR code of ``verification_url``
+    (default: ``doc.verification_url``)."""
+    verification_url = verification_url or doc.verification_url
+    wording = receipt_wording(doc)
+    pdf = _new_pdf(doc, wording["title"])
+    _header(pdf, doc, wording)
+    _payer(pdf, doc, wording)
+    _lines_table(pdf, doc)
+    _text(pdf, f"Số tiền bằng chữ: {doc.amount_in_words}", bold=True)
+    _verification(pdf, verification_url)
+    _footer(pdf, wording, doc)
+    return bytes(pdf.output())
+
+
+def qr_png(url: str) -> bytes:
+    """``url`` as a QR code PNG (error correction M: survives a crease in a printed receipt)."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=2)
+    code.add_data(url)
+    buffer = BytesIO()
+    code.make_image().save(buffer)
+    return buffer.getvalue()
+
+
+def _new_pdf(doc: ReceiptDocument, title: str) -> FPDF:
+    pdf = FPDF(format="A4")
+    pdf.set_margins(15, 15, 15)
+    pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    # the issue instant, not "now": rendering the same receipt twice gives the same metadata
+    pdf.set_creation_date(doc.issued_at)
+    pdf.set_title(f"{title} {doc.series} {doc.printed_number}")
+    pdf.set_author(doc.agency_name)
+    pdf.set_lang("vi")
+    pdf.add_page()
+    pdf.set_font(FAMILY, size=10)
+    return pdf
+
+
+def _header(pdf: FPDF, doc: ReceiptDocument, wording: dict[str, str]) -> None:
+    top = pdf.get_y()
+    _text(pdf, doc.agency_name, bold=True, width=120)
+    _text(pdf, f"Mã số thuế: {doc.agency_tax_code}", width=120)
+    _text(pdf, f"Mã đơn vị: {doc.agency_code}", width=120)
+    agency_bottom = pdf.get_y()
+    pdf.set_y(top)
+    for label in (f"Mẫu số: {doc.template}", f"Ký hiệu: {doc.series}", f"Số: {wording['number']}"):
+        pdf.set_x(140)
+        _text(pdf, label, bold=True, width=55)
+    # a long agency name wraps: continue below whichever column is taller
+    pdf.set_y(max(agency_bottom, pdf.get_y()) + 4)
+    _text(pdf, wording["title"], align=Align.C, bold=True, size=16)
+    _text(pdf, "(Bản thể hiện của biên lai điện tử)", align=Align.C)
+    _text(pdf, wording["date_line"], align=Align.C)
+    if wording["replaces_line"]:
+        _text(pdf, wording["replaces_line"], align=Align.C, bold=True)
+    pdf.ln(3)
+
+
+def _payer(pdf: FPDF, doc: ReceiptDocument, wording: dict[str, str]) -> None:
+    rows = [
+        ("Họ tên người nộp", doc.payer_name),
+        ("Số định danh cá nhân", doc.payer_id_number),
+        ("Địa chỉ", doc.payer_address),
+        ("Mã hồ sơ", doc.dossier_code),
+        ("Thủ tục hành chính", f"{doc.procedure_code} – {doc.procedure_name}"),
+        ("Hình thức thanh toán", wording["channel"]),
+        ("Mã tham chiếu thanh toán", doc.payment_reference),
+        ("Loại khoản thu", wording["kind_name"]),
+    ]
+    for label, value in rows:
+        if value:
+            _text(pdf, f"{label}: {value}")
+
+
+def _lines_table(pdf: FPDF, doc: ReceiptDocument) -> None:
+    pdf.ln(2)
+    pdf.set_font(FAMILY, size=9)
+    with pdf.table(col_widths=COLUMNS, text_align="LEFT", line_height=5, padding=1) as table:
+        table.row([_nfc(heading) for heading in HEADINGS])
+        for index, line in enumerate(doc.lines, start=1):
+            _line_row(table.row(), index, line)
+        _totals_row(table.row(), doc)
+    pdf.set_font(FAMILY, size=10)
+    pdf.ln(2)
+
+
+def _line_row(row: Row, index: int, line: ReceiptLine) -> None:
+    basis = f"Căn cứ thu: {line.legal_basis}"
+    if line.reduction_legal_basis:
+        basis += f"\nCăn cứ miễn, giảm: {line.reduction_legal_basis}"
+    row.cell(str(index), align="RIGHT")
+    row.cell(_nfc(f"{line.name}\n{basis}"))
+    row.cell(str(line.quantity), align="RIGHT")
+    for money in (line.normal_amount, line.reduction, line.amount):
+        row.cell(amount(money), align="RIGHT")
+
+
+def _totals_row(row: Row, doc: ReceiptDocument) -> None:
+    row.cell("Tổng cộng", colspan=3)
+    for total in (doc.total_normal_amount, doc.total_reduction, doc.total_amount):
+        row.cell(amount(total), align="RIGHT")
+
+
+def _verification(pdf: FPDF, url: str) -> None:
+    top = pdf.get_y() + 2
+    pdf.image(BytesIO(qr_png(url)), x=15, y=top, w=30, h=30)
+    pdf.set_xy(50, top + 8)
+    _text(pdf, "Quét mã hoặc truy cập địa chỉ dưới đây để tra cứu biên lai:", width=145)
+    pdf.set_x(50)
+    _text(pdf, url, width=145)
+    pdf.set_y(top + 32)
+
+
+def _footer(pdf: FPDF, wording: dict[str, str], doc: ReceiptDocument) -> None:
+    top = pdf.get_y() + 4
+    pdf.set_xy(15, top)
+    _text(pdf, "Người nộp tiền", bold=True, width=80, align=Align.C)
+    _text(pdf, "(Ký, ghi rõ họ tên)", width=80, align=Align.C)
+    pdf.set_xy(105, top)
+    _text(pdf, "Người thu tiền", bold=True, width=90, align=Align.C)
+    pdf.set_x(105)
+    note = f"{wording['signed_note']}\nKý ngày: {doc.issued_on:%d/%m/%Y}"
+    pdf.set_draw_color(26, 127, 55)
+    pdf.multi_cell(90, LINE - 1, _nfc(note), border=1, align=Align.C)
+
+
+def _text(
+    pdf: FPDF,
+    text: str,
+    *,
+    bold: bool = False,
+    width: float = 0,
+    align: Align = Align.L,
+    size: int = 10,
+) -> None:
+    pdf.set_font(FAMILY, "B" if bold else "", size)
+    pdf.multi_cell(width, LINE, _nfc(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(FAMILY, "", 10)
+
+
+def _nfc(text: str) -> str:
+    # fpdf2 draws one glyph per code point: decomposed input would print marks beside letters
+    return unicodedata.normalize("NFC", text)

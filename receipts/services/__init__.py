@@ -1,0 +1,61 @@
+"""The receipts package's service functions (issuing, corrections, reading)."""
+
+from receipts.services.corrections import (
+    RecordErrorNotice,
+    ReplaceReceipt,
+    record_error_notice,
+    replace_receipt,
+)
+from receipts.services.issuing import (
+    ISSUED_TOPIC,
+    Clock,
+    Draft,
+    SigningPair,
+    issue,
+    issue_for_request,
+    payment_channel,
+    series_for_year,
+    signing_pair,
+    verification_url,
+)
+from receipts.services.reading import (
+    add_receipts_to_requests,
+    get_receipt,
+    get_receipt_document,
+    get_receipt_xml,
+    list_receipts,
+    load_receipt,
+    mask_id_number,
+    notice_view,
+    receipt_view,
+    summary_view,
+    verify_public,
+)
+
+__all__ = [
+    "ISSUED_TOPIC",
+    "Clock",
+    "Draft",
+    "RecordErrorNotice",
+    "ReplaceReceipt",
+    "SigningPair",
+    "add_receipts_to_requests",
+    "get_receipt",
+    "get_receipt_document",
+    "get_receipt_xml",
+    "issue",
+    "issue_for_request",
+    "list_receipts",
+    "load_receipt",
+    "mask_id_number",
+    "notice_view",
+    "payment_channel",
+    "receipt_view",
+    "record_error_notice",
+    "replace_receipt",
+    "series_for_year",
+    "signing_pair",
+    "summary_view",
+    "verification_url",
+    "verify_public",
+]
