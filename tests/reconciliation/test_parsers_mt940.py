@@ -1,0 +1,154 @@
+"""MT940 through the mt-940 library, on the shared fixtures and on hand-made files."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reconciliation.parsers import (
+    StatementFormatError,
+    detect_format,
+    parse_statement,
+    parse_statements,
+)
+
+# <repo>/../shared: the same layout on a developer machine and in CI.
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "statements" / "mt940"
+ALL_FIXTURES = sorted(p.name for p in SHARED.glob("*") if not p.name.startswith("LICENSE"))
+
+
+def shared(name: str) -> bytes:
+    return (SHARED / name).read_bytes()
+
+
+def test_every_shared_fixture_is_detected_and_parses() -> None:
+    assert len(ALL_FIXTURES) == 8
+    for name in ALL_FIXTURES:
+        assert detect_format(shared(name), name) == "mt940", name
+        assert all(s.lines for s in parse_statements(shared(name))), name
+
+
+@pytest.mark.parametrize(
+    ("name", "account", "currency", "count", "first", "last", "opening", "closing"),
+    [
+        ("citi_mt940.txt", "123456789", "USD", 5, -21239, -56108, 1737667, 1623392),
+        ("jejik_ing.sta", "0001234567", "EUR", 7, -2503, 100, 0, 347),
+        ("mBank_mt940.sta", "PL29114010810000267002001002", "PLN", 3, 1, 1, 40, 43),
+        ("sberbank_171011_01234945.sta", "1966315302010001", "HUF", 3, -240200, -357500,
+         62731130, 61787430),
+        ("self-provided_february_30.sta", "12345678/1020304050", "EUR", 1, -600, -600,
+         120000, 119400),
+        # two :20: statements of one account merge: first opening, last (:62M:) closing
+        ("jejik_abnamro.sta", "517852257", "EUR", 10, -900, -1500, 323628, 184975),
+    ],
+)  # fmt: skip
+def test_single_account_fixtures_in_minor_units(
+    name: str,
+    account: str,
+    currency: str,
+    count: int,
+    first: int,
+    last: int,
+    opening: int,
+    closing: int,
+) -> None:
+    statement = parse_statement(shared(name), name)
+    assert statement.format == "mt940"
+    assert statement.account_number == account
+    assert statement.currency == currency
+    assert len(statement.lines) == count
+    assert (statement.lines[0].amount, statement.lines[-1].amount) == (first, last)
+    assert (statement.opening_balance, statement.closing_balance) == (opening, closing)
+
+
+def test_line_numbers_point_at_the_61_tags() -> None:
+    text = shared("jejik_abnamro.sta").decode()
+    lines = parse_statement(text.encode()).lines
+    physical = text.splitlines()
+    assert all(physical[line.line_no - 1].startswith(":61:") for line in lines)
+    assert [line.line_no for line in lines][:2] == [8, 12]
+
+
+def test_entry_date_is_the_booking_date_and_86_the_description() -> None:
+    (line,) = parse_statement(shared("self-provided_february_30.sta")).lines
+    assert line.booking_date == date(2016, 3, 1)
+    assert line.value_date == date(2016, 2, 29)  # "160230" clamped by the library
+    assert line.description == "ENTGELTABSCHLUSS Pauschalen"
+    ing = parse_statement(shared("jejik_ing.sta")).lines[0]
+    assert ing.description.startswith("RC AFREKENING BETALINGSVERKEER BETREFT REKENING 4715589")
+    assert ing.bank_reference is None  # NONREF is no reference
+
+
+def test_bank_reference_after_the_double_slash() -> None:
+    lines = parse_statement(shared("mBank_mt940.sta")).lines
+    assert [line.bank_reference for line in lines] == [
+        "MB170119012058",
+        "MB170119012085",
+        "MB170119012121",
+    ]
+    assert len({line.fingerprint for line in lines}) == 3
+
+
+def test_files_with_several_accounts_are_refused_whole_but_readable_one_by_one() -> None:
+    with pytest.raises(StatementFormatError, match="statements for 3 accounts"):
+        parse_statement(shared("cmxl_mt940.sta"))
+    statements = parse_statements(shared("cmxl_mt940.sta"))
+    assert [(s.account_number, s.currency, len(s.lines)) for s in statements] == [
+        ("45050050/76198810", "DEM", 11),
+        ("10020030/1234567", "EUR", 2),
+        ("BPHKPLPK/320000546101", "PLN", 3),
+    ]
+    assert statements[0].lines[0].amount == -680000
+    assert (statements[1].opening_balance, statements[1].closing_balance) == (218795, 438795)
+    sepa = parse_statements(shared("betterplace_sepa_snippet.sta"))
+    assert [(len(s.lines), s.opening_balance, s.closing_balance) for s in sepa] == [
+        (4, 76665649, 112525040),
+        (7, -197043187, -447204909),
+    ]
+    assert sepa[0].lines[0].amount == 5099005
+    assert sepa[0].lines[0].bank_reference == "0724710333343453"
+
+
+VND_STATEMENT = """:20:VCB2026110301
+:25:0071001234567
+:28C:00001/001
+:60F:C261102VND10000000,
+:61:2611031103CN200000,NTRFNONREF//FT26307000001
+:86:TP26AB0000017 NGUYEN VAN A nop phi
+:61:2611031103DN11000,NCHGNONREF//FT26307000002
+:86:Phi SMS Banking
+:62F:C261103VND10189000,
+-
+"""
+
+
+def test_a_vnd_statement_keeps_whole_dong() -> None:
+    statement = parse_statement(VND_STATEMENT.encode(), fmt="mt940")
+    assert statement.currency == "VND"
+    assert (statement.opening_balance, statement.closing_balance) == (10_000_000, 10_189_000)
+    assert [line.amount for line in statement.lines] == [200_000, -11_000]
+    assert statement.lines[0].description == "TP26AB0000017 NGUYEN VAN A nop phi"
+    assert statement.lines[0].booking_date == date(2026, 11, 3)
+
+
+def test_a_fraction_of_a_dong_is_rejected_with_its_line() -> None:
+    data = VND_STATEMENT.replace("DN11000,", "DN11000,5").encode()
+    with pytest.raises(StatementFormatError, match=r"line 7: amount -11000\.5 VND") as caught:
+        parse_statement(data)
+    assert caught.value.line_no == 7
+
+
+def test_an_unreadable_field_is_rejected_with_its_line() -> None:
+    data = VND_STATEMENT.replace(":61:2611031103DN11000,", ":61:garbage").encode()
+    with pytest.raises(StatementFormatError, match="line 7: unreadable :61: field 'garbage"):
+        parse_statement(data, fmt="mt940")
+    data = VND_STATEMENT.replace(":60F:C261102VND10000000,", ":60F:Cxx").encode()
+    with pytest.raises(StatementFormatError, match="line 4: unreadable :60F: field 'Cxx'"):
+        parse_statement(data, fmt="mt940")
+
+
+def test_a_file_without_20_is_not_mt940() -> None:
+    with pytest.raises(StatementFormatError, match="no MT940 statement"):
+        parse_statement(b"hello\n", fmt="mt940")
