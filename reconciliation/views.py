@@ -1,0 +1,109 @@
+"""Statement upload, reconciliation runs and exception resolution: parse, call, serialize."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from payments.auth.models import Scope
+from payments.errors import ValidationFailed
+from payments.http import authenticate, json_body, load, reply, uow
+from payments.openapi import OPERATIONS, Operation
+from reconciliation import importing, runs
+from reconciliation.schemas import (
+    ExceptionOut,
+    ReconcileIn,
+    ResolveIn,
+    RunDetailOut,
+    RunOut,
+    StatementImportOut,
+    StatementUploadIn,
+)
+
+bp = Blueprint("reconciliation_api", __name__, url_prefix="/api/v1")
+
+
+def _actor(client_id: str) -> str:
+    return f"client:{client_id}"
+
+
+@bp.post("/accounts/<account_id>/statements")
+def upload_statement(account_id: str) -> tuple[Response, int]:
+    principal = authenticate(Scope.RECONCILIATION_WRITE)
+    form = load(StatementUploadIn(), request.form.to_dict())
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed({"file": ["a multipart 'file' part is required"]})
+    cmd = importing.ImportStatement(
+        account_id, upload.read(), upload.filename, form["format"], _actor(principal.client_id)
+    )
+    result = importing.import_statement(cmd, uow=uow(), principal=principal)
+    return reply(StatementImportOut(), result.as_dict(), 201 if result.lines_imported else 200)
+
+
+@bp.post("/accounts/<account_id>/reconciliations")
+def reconcile(account_id: str) -> tuple[Response, int]:
+    principal = authenticate(Scope.RECONCILIATION_WRITE)
+    body = load(ReconcileIn(), json_body())
+    cmd = runs.ReconcileDay(account_id, body["date"], _actor(principal.client_id))
+    return reply(RunOut(), runs.reconcile_day(cmd, uow=uow(), principal=principal))
+
+
+@bp.get("/reconciliations/<run_id>")
+def get_run(run_id: str) -> tuple[Response, int]:
+    principal = authenticate(Scope.RECONCILIATION_READ)
+    return reply(RunDetailOut(), runs.get_run(run_id, uow=uow(), principal=principal))
+
+
+@bp.post("/reconciliation-exceptions/<int:exception_id>/resolve")
+def resolve(exception_id: int) -> tuple[Response, int]:
+    principal = authenticate(Scope.RECONCILIATION_WRITE)
+    body = load(ResolveIn(), json_body())
+    cmd = runs.ResolveException(exception_id, actor=_actor(principal.client_id), **body)
+    return reply(ExceptionOut(), runs.resolve_exception(cmd, uow=uow(), principal=principal))
+
+
+OPERATIONS.extend(
+    [
+        Operation(
+            "post",
+            "/api/v1/accounts/{account_id}/statements",
+            "Import a bank statement (multipart 'file', optional 'format')",
+            scope="reconciliation:write",
+            body=StatementUploadIn,
+            response=StatementImportOut,
+            status=201,
+            path_params=("account_id",),
+            errors=(401, 403, 404, 422),
+            content_type="multipart/form-data",
+        ),
+        Operation(
+            "post",
+            "/api/v1/accounts/{account_id}/reconciliations",
+            "Reconcile one business day of an account (idempotent)",
+            scope="reconciliation:write",
+            body=ReconcileIn,
+            response=RunOut,
+            path_params=("account_id",),
+            errors=(401, 403, 404, 422),
+        ),
+        Operation(
+            "get",
+            "/api/v1/reconciliations/{run_id}",
+            "A reconciliation run with its matches and exceptions",
+            scope="reconciliation:read",
+            response=RunDetailOut,
+            path_params=("run_id",),
+            errors=(401, 403, 404),
+        ),
+        Operation(
+            "post",
+            "/api/v1/reconciliation-exceptions/{exception_id}/resolve",
+            "Resolve an exception with a typed action (note required)",
+            scope="reconciliation:write",
+            body=ResolveIn,
+            response=ExceptionOut,
+            path_params=("exception_id",),
+            errors=(401, 403, 404, 409, 422),
+        ),
+    ]
+)
