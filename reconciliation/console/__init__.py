@@ -1,0 +1,1 @@
+"""The finance officers' web console: server-rendered, Vietnamese first, one agency per officer."""

@@ -1,0 +1,421 @@
+"""Console pages: parse the form or query, call one service, render."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import NotFound as HTTPNotFound
+from werkzeug.wrappers import Response
+
+from payments.auth.models import Role
+from payments.auth.services import authenticate_user
+from payments.catalog.services import import_catalog, parse_document
+from payments.clock import VN_TZ, as_utc, today
+from payments.errors import DomainError, TooManyAttempts, Unauthorized, ValidationFailed
+from payments.http import load, settings, uow
+from receipts import services as receipt_services
+from receipts.pdf import render_pdf
+from reconciliation import importing, runs
+from reconciliation.console import charts, reports, services
+from reconciliation.console.auth import (
+    actor,
+    admin_required,
+    agency_scope,
+    check_csrf,
+    console_principal,
+    csrf_token,
+    current_user,
+    login_required,
+    safe_next,
+    sign_in,
+)
+from reconciliation.console.i18n import current_language, t
+from reconciliation.parsers import FORMATS
+from reconciliation.schemas import ResolveIn
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+bp.before_request(check_csrf)
+
+
+@bp.app_template_filter("vnd")
+def vnd(amount: int | None) -> str:
+    return "" if amount is None else f"{amount:,}".replace(",", ".") + " ₫"
+
+
+@bp.app_template_filter("vntime")
+def vntime(moment: Any) -> str:
+    return "" if moment is None else as_utc(moment).astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+
+
+@bp.app_template_filter("vndate")
+def vndate(day: date | None) -> str:
+    return "" if day is None else day.strftime("%d/%m/%Y")
+
+
+NAV = [
+    ("console.accounts", "accounts"),
+    ("console.reconciliation", "reconciliation"),
+    ("console.receipts", "receipts"),
+    ("console.reports_page", "reports"),
+]
+
+
+@bp.context_processor
+def _context() -> dict[str, Any]:
+    user = current_user()
+    nav = NAV + ([("console.admin_catalog", "admin")] if user and user.role == Role.ADMIN else [])
+    return {
+        "t": t,
+        "lang": current_language(),
+        "csrf_token": csrf_token,
+        "user": user,
+        "console_nav": nav,
+    }
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> tuple[str, int]:
+    """A refused action is explained on a page, in the user's language, never as JSON."""
+    return render_template("console/error.html", error=exc), exc.status
+
+
+@bp.errorhandler(HTTPNotFound)
+def _not_found(_: HTTPNotFound) -> tuple[str, int]:
+    return render_template("console/error.html", error=None), 404
+
+
+def _date(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        try:
+            user = authenticate_user(
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                uow=uow(),
+                ip=request.remote_addr or "",
+            )
+        except TooManyAttempts:
+            error = t("throttled")
+        except Unauthorized:
+            error = t("wrong_login")
+        else:
+            sign_in(user)
+            return redirect(safe_next(request.args.get("next")))
+    status = 429 if error == t("throttled") else (401 if error else 200)
+    return render_template("console/login.html", error=error), status
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/")
+@login_required
+def dashboard() -> str:
+    board = services.dashboard(agency_scope(), today(), uow=uow())
+    return render_template("console/dashboard.html", board=board)
+
+
+@bp.get("/payment-requests")
+@login_required
+def payment_requests() -> str:
+    amount = request.args.get("amount", "").replace(".", "").replace(",", "").strip()
+    f = services.RequestFilter(
+        text=request.args.get("q", ""),
+        amount=int(amount) if amount.isdigit() else None,
+        status=request.args.get("status", ""),
+        date_from=_date("from"),
+        date_to=_date("to"),
+    )
+    rows = services.search_requests(f, agency_scope(), uow=uow())
+    return render_template("console/requests.html", rows=rows, f=f)
+
+
+@bp.get("/payment-requests/<request_id>")
+@login_required
+def payment_request(request_id: str) -> str:
+    detail = services.request_detail(request_id, agency_scope(), uow=uow())
+    if detail is None:
+        abort(404)
+    return render_template("console/request_detail.html", r=detail)
+
+
+def _visible_or_404(value: Any) -> Any:
+    if value is None:
+        abort(404)
+    return value
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(404)
+
+
+# ---------------------------------------------------------------- accounts and statements
+
+
+@bp.get("/accounts")
+@login_required
+def accounts() -> str:
+    rows = services.list_accounts(agency_scope(), uow=uow())
+    return render_template("console/accounts.html", accounts=rows)
+
+
+@bp.get("/accounts/<account_id>")
+@login_required
+def account(account_id: str) -> str:
+    page = _visible_or_404(services.account_page(account_id, agency_scope(), uow=uow()))
+    return render_template("console/account.html", page=page, formats=FORMATS)
+
+
+@bp.post("/accounts/<account_id>/statements")
+@login_required
+def upload_statement(account_id: str) -> Response:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed({"file": [t("choose_file")]})
+    fmt = request.form.get("format") or None
+    cmd = importing.ImportStatement(account_id, upload.read(), upload.filename, fmt, actor())
+    result = importing.import_statement(cmd, uow=uow(), principal=console_principal())
+    target = url_for(
+        "console.statement",
+        account_id=account_id,
+        statement_id=result.statement_id,
+        imported=result.lines_imported,
+        skipped=result.lines_skipped,
+    )
+    return redirect(target, 303)
+
+
+@bp.get("/accounts/<account_id>/statements/<int:statement_id>")
+@login_required
+def statement(account_id: str, statement_id: int) -> str:
+    page = services.statement_page(account_id, statement_id, agency_scope(), uow=uow())
+    return render_template("console/statement.html", page=_visible_or_404(page))
+
+
+# ---------------------------------------------------------------- reconciliation
+
+
+@bp.get("/reconciliation")
+@login_required
+def reconciliation() -> str:
+    scope = agency_scope()
+    rows = services.list_accounts(scope, uow=uow())
+    cals = [services.calendar(a["id"], scope, today(), uow=uow()) for a in rows]
+    return render_template("console/reconciliation.html", calendars=cals)
+
+
+@bp.get("/accounts/<account_id>/calendar")
+@login_required
+def calendar(account_id: str) -> str:
+    cal = services.calendar(account_id, agency_scope(), today(), uow=uow())
+    return render_template("console/reconciliation.html", calendars=[_visible_or_404(cal)])
+
+
+@bp.get("/accounts/<account_id>/days/<day>")
+@login_required
+def day(account_id: str, day: str) -> str:
+    scope = agency_scope()
+    page = _visible_or_404(services.day_page(account_id, _day(day), scope, uow=uow()))
+    run = None
+    if page["run_id"]:
+        run = runs.get_run(page["run_id"], uow=uow(), principal=console_principal())
+    exceptions = run["exceptions"] if run else []
+    named = {rid for m in (run["matches"] if run else []) for rid in m["payment_request_ids"]}
+    named |= {e["payment_request_id"] for e in exceptions if e["payment_request_id"]}
+    entities = [f"run:{page['run_id']}"] + [f"exception:{e['id']}" for e in exceptions]
+    return render_template(
+        "console/day.html",
+        page=page,
+        run=run,
+        requests=services.requests_by_id(named, scope, uow=uow()),
+        resolutions=services.resolutions([e["id"] for e in exceptions], uow=uow()),
+        trail=services.audit_trail(entities, uow=uow()),
+        allowed=runs._ALLOWED,  # the run service's action table (no public accessor yet)
+        done=request.args.get("done", ""),
+    )
+
+
+@bp.post("/accounts/<account_id>/days/<day>/run")
+@login_required
+def run_day(account_id: str, day: str) -> Response:
+    cmd = runs.ReconcileDay(account_id, _day(day), actor())
+    runs.reconcile_day(cmd, uow=uow(), principal=console_principal())
+    return redirect(url_for("console.day", account_id=account_id, day=day, done="run"), 303)
+
+
+@bp.post("/exceptions/<int:exception_id>/resolve")
+@login_required
+def resolve(exception_id: int) -> Response:
+    form = {k: v.strip() for k, v in request.form.items() if k != "csrf_token" and v.strip()}
+    body = load(ResolveIn(), form)
+    cmd = runs.ResolveException(exception_id, actor=actor(), **body)
+    runs.resolve_exception(cmd, uow=uow(), principal=console_principal())
+    where = _visible_or_404(services.exception_account(exception_id, agency_scope(), uow=uow()))
+    target = url_for("console.day", account_id=where[0], day=where[1].isoformat(), done="resolved")
+    return redirect(target + f"#exception-{exception_id}", 303)
+
+
+# ---------------------------------------------------------------- receipts
+
+
+@bp.get("/receipts")
+@login_required
+def receipts() -> str:
+    f = services.ReceiptFilter(
+        text=request.args.get("q", ""),
+        status=request.args.get("status", ""),
+        tax_status=request.args.get("tax", ""),
+        kind=request.args.get("kind", ""),
+        date_from=_date("from"),
+        date_to=_date("to"),
+    )
+    rows = services.search_receipts(f, agency_scope(), uow=uow())
+    return render_template("console/receipts.html", rows=rows, f=f)
+
+
+@bp.get("/receipts/<receipt_id>")
+@login_required
+def receipt(receipt_id: str) -> str:
+    view = receipt_services.get_receipt(
+        receipt_id, uow=uow(), settings=settings(), principal=console_principal()
+    )
+    return render_template("console/receipt.html", r=view, done=request.args.get("done", ""))
+
+
+@bp.get("/receipts/<receipt_id>.pdf")
+@login_required
+def receipt_pdf(receipt_id: str) -> Response:
+    doc = receipt_services.get_receipt_document(
+        receipt_id, uow=uow(), principal=console_principal()
+    )
+    response = Response(render_pdf(doc), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="{doc.series}-{doc.number:08d}.pdf"'
+    )
+    return response
+
+
+def _form(*names: str) -> dict[str, str | None]:
+    return {n: (request.form.get(n, "").strip() or None) for n in names}
+
+
+@bp.post("/receipts/<receipt_id>/replace")
+@login_required
+def replace_receipt(receipt_id: str) -> Response:
+    fields = _form("reason", "payer_name", "payer_address", "payer_id_number")
+    if not fields["reason"]:
+        raise ValidationFailed({"reason": [t("reason_required")]})
+    cmd = receipt_services.ReplaceReceipt(receipt_id, **fields)  # type: ignore[arg-type]
+    new = receipt_services.replace_receipt(
+        cmd, uow=uow(), settings=settings(), principal=console_principal()
+    )
+    return redirect(url_for("console.receipt", receipt_id=new["id"], done="replaced"), 303)
+
+
+@bp.post("/receipts/<receipt_id>/error-notices")
+@login_required
+def error_notice(receipt_id: str) -> Response:
+    fields = _form("reason", "payer_name", "payer_address")
+    if not fields["reason"]:
+        raise ValidationFailed({"reason": [t("reason_required")]})
+    cmd = receipt_services.RecordErrorNotice(receipt_id, **fields)  # type: ignore[arg-type]
+    receipt_services.record_error_notice(
+        cmd, uow=uow(), settings=settings(), principal=console_principal()
+    )
+    return redirect(url_for("console.receipt", receipt_id=receipt_id, done="notice"), 303)
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _period() -> tuple[date, date]:
+    end = _date("to") or today()
+    start = _date("from") or end.replace(day=1)
+    if start > end:
+        start, end = end, start
+    return max(start, end - timedelta(days=366)), end  # at most a year per report
+
+
+@bp.get("/reports")
+@login_required
+def reports_page() -> str:
+    start, end = _period()
+    rep = reports.report(agency_scope(), start, end, uow=uow())
+    figures = {
+        "per_day": charts.columns(
+            t("chart_per_day"), [(d.strftime("%d/%m"), v) for d, v in rep.per_day]
+        ),
+        "per_channel": charts.hbar(
+            t("chart_per_channel"), [(t("channel_" + k), v) for k, v in rep.per_channel.items()]
+        ),
+        "per_procedure": charts.hbar(
+            t("chart_per_procedure"), [(f"{c} {n}", v) for c, n, _, v in rep.per_procedure]
+        ),
+        "reductions": charts.hbar(t("reductions"), [(b, v) for b, _, v in rep.reductions]),
+    }
+    return render_template("console/reports.html", rep=rep, figures=figures)
+
+
+@bp.get("/reports/export.<fmt>")
+@login_required
+def export(fmt: str) -> Response:
+    start, end = _period()
+    scope = agency_scope()
+    rows = reports.detail_rows(scope, start, end, uow=uow())
+    name = f"thu-phi-{start.isoformat()}-{end.isoformat()}"
+    if fmt == "csv":
+        body, mime = reports.to_csv(rows), "text/csv; charset=utf-8"
+    elif fmt == "xlsx":
+        body = reports.to_xlsx(reports.report(scope, start, end, uow=uow()), rows)
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        abort(404)
+    response = Response(body, mimetype=mime)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+# ---------------------------------------------------------------- admin
+
+
+@bp.get("/admin/catalog")
+@admin_required
+def admin_catalog() -> str:
+    schedule = services.fee_schedule(uow=uow())
+    return render_template("console/admin.html", s=schedule, result=None)
+
+
+@bp.post("/admin/catalog")
+@admin_required
+def admin_catalog_import() -> tuple[str, int]:
+    upload = request.files.get("file")
+    raw = upload.read() if upload and upload.filename else request.form.get("document", "")
+    if not raw:
+        raise ValidationFailed({"file": [t("choose_file")]})
+    result = import_catalog(parse_document(raw), uow=uow())
+    schedule = services.fee_schedule(uow=uow())
+    return render_template("console/admin.html", s=schedule, result=result.as_dict()), 200
