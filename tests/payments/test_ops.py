@@ -1,0 +1,95 @@
+"""Health, readiness, metrics and once-per-period scheduling."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from payments.scheduler import Job, heartbeat, run_job
+
+
+def test_healthz_answers_while_the_process_lives(live_server: Any) -> None:
+    resp = live_server.session().get(f"{live_server.url}/healthz", timeout=10)
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ok"}
+
+
+def test_readyz_wants_migrations_at_head_and_a_recent_scheduler_heartbeat(
+    live_server: Any,
+) -> None:
+    url = f"{live_server.url}/readyz"
+    before = live_server.session().get(url, timeout=10)
+    assert before.status_code == 503
+    assert before.json()["scheduler"] == "stale"
+    assert before.json()["migrations"] == "head"
+    heartbeat(live_server.container)
+    after = live_server.session().get(url, timeout=10)
+    assert after.status_code == 200
+    assert after.json()["status"] == "ok"
+
+
+def test_metrics_count_requests_and_report_business_gauges(api: Any) -> None:
+    s = api()
+    s.get(f"{s.base_url}/api/v1/payment-requests", params={"dossier_code": "x"}, timeout=10)
+    text = s.get(f"{s.base_url}/metrics", timeout=10).text
+    assert (
+        'thuphi_http_requests_total{method="GET",route="/api/v1/payment-requests",status="200"}'
+        in text
+    )
+    assert "thuphi_outbox_oldest_pending_seconds" in text
+    assert "# TYPE thuphi_payment_requests gauge" in text
+
+
+def test_a_periodic_job_runs_once_per_period(container: Any) -> None:
+    calls: list[int] = []
+    job = Job(
+        "test_once", lambda c: calls.append(1), "interval", {"seconds": 60}, period_seconds=60
+    )
+    moment = datetime(2026, 11, 23, 3, 0, 10, tzinfo=UTC)
+    run_job(container, job, moment)
+    run_job(container, job, moment.replace(second=50))
+    assert calls == [1]
+    run_job(container, job, moment.replace(minute=1))
+    assert calls == [1, 1]
+
+
+def test_two_schedulers_at_once_run_a_job_once(container: Any, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("two schedulers share one PostgreSQL; SQLite is single-process")
+    calls: list[int] = []
+
+    def slow(_: Any) -> None:
+        calls.append(1)
+        time.sleep(0.3)
+
+    job = Job("test_race", slow, "interval", {"seconds": 3600}, period_seconds=3600)
+    moment = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    threads = [threading.Thread(target=run_job, args=(container, job, moment)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1]
+
+
+def test_a_database_migrated_by_a_newer_release_keeps_this_release_ready(
+    tmp_path: Any,
+) -> None:
+    from sqlalchemy import text
+
+    from payments.db import make_engine
+    from payments.migrate import migration_state, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'rolling.sqlite3'}")
+    assert migration_state(engine) == "behind"
+    upgrade(engine)
+    assert migration_state(engine) == "head"
+    with engine.begin() as conn:  # the next release's migration, unknown to this code
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('from_the_future')"))
+    assert migration_state(engine) == "ahead"
+    engine.dispose()
