@@ -8,12 +8,22 @@ lock on the request. What a provider sent is kept in the append-only ``provider_
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,6 +68,9 @@ class ApplyResult:
         return self.outcome not in {"rejected", "conflict"}
 
 
+_INSERT_MESSAGE = insert(cast(Table, ProviderMessage.__table__))
+
+
 def log_message(
     session: Session,
     provider: str,
@@ -68,15 +81,17 @@ def log_message(
     txn_id: str | None = None,
     request: PaymentRequest | None = None,
 ) -> None:
-    session.add(
-        ProviderMessage(
-            provider=provider,
-            outcome=outcome,
-            reason=reason,
-            provider_txn_id=txn_id,
-            payload=dict(payload),
-            payment_request_id=request.id if request else None,
-        )
+    # a Core INSERT, sent at once: the log is append-only, nothing reads the row back
+    session.connection().execute(
+        _INSERT_MESSAGE,
+        {
+            "provider": provider,
+            "outcome": outcome,
+            "reason": reason,
+            "provider_txn_id": txn_id,
+            "payload": dict(payload),
+            "payment_request_id": request.id if request else None,
+        },
     )
 
 
@@ -114,15 +129,18 @@ def record_event(event: ProviderEvent, *, uow: UnitOfWork) -> ApplyResult:
 
 
 def _record(session: Session, event: ProviderEvent) -> ApplyResult:
-    request, account, flags, reason = _resolve(session, event)
-    if reason:
-        return _reject(session, event, request, reason)
-    existing = session.scalar(
-        select(PaymentTransaction).where(
-            PaymentTransaction.provider == event.provider,
-            PaymentTransaction.provider_txn_id == event.provider_txn_id,
+    found = _resolve(session, event)
+    request, account, flags = found.request, found.account, found.flags
+    if found.reason:
+        return _reject(session, event, request, found.reason)
+    existing = found.existing
+    if not found.existing_known:
+        existing = session.scalar(
+            select(PaymentTransaction).where(
+                PaymentTransaction.provider == event.provider,
+                PaymentTransaction.provider_txn_id == event.provider_txn_id,
+            )
         )
-    )
     if existing is not None:
         return _repeat(session, event, existing, request)
     if event.currency != "VND":
@@ -157,68 +175,138 @@ def _rid(request: PaymentRequest | None) -> str | None:
     return str(request.id) if request is not None else None
 
 
-Resolved = tuple[PaymentRequest | None, str | None, list[str], str | None]
+@dataclass(frozen=True)
+class Resolution:
+    """What ``_resolve`` found out about an event before anything is written."""
+
+    request: PaymentRequest | None  # locked
+    account: str | None = None  # the account the money reached
+    flags: list[str] = field(default_factory=list)  # how the request was found
+    reason: str | None = None  # why the event is rejected
+    # the transaction stored under the event's (provider, id), when the look-up asked already
+    existing: PaymentTransaction | None = None
+    existing_known: bool = False
 
 
-def _resolve(session: Session, event: ProviderEvent) -> Resolved:
+def _resolve(session: Session, event: ProviderEvent) -> Resolution:
     """The request an event pays (locked), the account the money reached, flags about how the
-    request was found, or a rejection reason."""
+    request was found, or a rejection reason; and the transaction already recorded under the
+    event's id when the look-up found it on the way."""
+    if event.provider == "paygov" and event.reference:
+        if (
+            event.account_number is not None
+            and _account_by_number(session, event.account_number) is None
+        ):
+            return Resolution(None, reason="unknown_account")
+        return _resolve_paygov(session, event)
+    reference = event.reference
+    if reference is None and event.kind == EventKind.TRANSFER_IN:
+        reference = refs.find_reference(_memo(event))
+    if reference:
+        found = _lock_with_context(session, event, reference)
+        if found is not None:
+            return found
+    # no reference, or one no request holds: the general path, a statement per question
     account = None
     if event.account_number is not None:
         account = _account_by_number(session, event.account_number)
         if account is None:
-            return None, None, [], "unknown_account"
-    if event.provider == "paygov" and event.reference:
-        return _resolve_paygov(session, event)
+            return Resolution(None, reason="unknown_account")
     flags: list[str] = []
-    reference = event.reference
     if reference is None and event.kind == EventKind.TRANSFER_IN:
         reference, flags = _reference_from_memo(session, event, account)
     request = None
     if reference:
-        # found and locked in one statement: the hot path of every bank notification
         request = session.scalar(
             select(PaymentRequest).where(PaymentRequest.reference == reference).with_for_update()
         )
     if request is not None and account is not None and request.account_id != account:
-        return request, account, flags, "wrong_account"
-    return request, account or (request.account_id if request else None), flags, None
+        return Resolution(request, account, flags, "wrong_account")
+    return Resolution(request, account or (request.account_id if request else None), flags)
 
 
-def _resolve_paygov(session: Session, event: ProviderEvent) -> Resolved:
+def _lock_with_context(session: Session, event: ProviderEvent, reference: str) -> Resolution | None:
+    """The hot path of every bank notification, in one statement: the request with this
+    reference, locked, with the id of the account the money reached and of a transaction already
+    stored under the event's id. None when no request has the reference.
+
+    Under READ COMMITTED a concurrent delivery of the same event may commit after this statement's
+    snapshot: its transaction is then not seen here, and the unique (provider, id) constraint
+    stops the second insert (``record_event`` retries and finds it).
+    """
+    existing = (
+        select(PaymentTransaction.id)
+        .where(
+            PaymentTransaction.provider == event.provider,
+            PaymentTransaction.provider_txn_id == event.provider_txn_id,
+        )
+        .scalar_subquery()
+    )
+    account = (
+        _account_query(event.account_number).scalar_subquery()
+        if event.account_number is not None
+        else literal(None, String)
+    )
+    row = session.execute(
+        select(PaymentRequest, account, existing)
+        .where(PaymentRequest.reference == reference)
+        .with_for_update(of=PaymentRequest)
+    ).one_or_none()
+    if row is None:
+        return None
+    request, account_id, existing_id = row
+    if event.account_number is not None and account_id is None:
+        return Resolution(None, reason="unknown_account")
+    stored = session.get(PaymentTransaction, existing_id) if existing_id is not None else None
+    if account_id is not None and request.account_id != account_id:
+        return Resolution(request, account_id, reason="wrong_account")
+    return Resolution(
+        request, account_id or request.account_id, existing=stored, existing_known=True
+    )
+
+
+def _memo(event: ProviderEvent) -> str:
+    return " ".join(str(event.details.get(k, "")) for k in ("content", "description"))
+
+
+def _resolve_paygov(session: Session, event: ProviderEvent) -> Resolution:
     attempt = session.scalar(
         select(PaygovAttempt).where(PaygovAttempt.provider_ref == event.reference)
     )
     if attempt is None:
-        return None, None, [], "unknown_reference"
+        return Resolution(None, reason="unknown_reference")
     request = _lock(session, attempt.payment_request_id)
     account = request.account_id if request else None
     # the platform was told the amount: anything else is a protocol error, never a payment
     if event.status == TxnStatus.PAID and attempt.amount != event.amount.amount:
-        return request, account, [], "amount_mismatch"
-    return request, account, [], None
+        return Resolution(request, account, reason="amount_mismatch")
+    return Resolution(request, account)
 
 
 def _account_by_number(session: Session, number: str) -> str | None:
-    """The id of the catalog account with this number, ignoring the separators banks print.
+    """The id of the catalog account with this number, ignoring the separators banks print."""
+    return session.scalar(_account_query(number))
 
-    Matched in SQL on the normalised number: one small query per event, no Python scan.
-    """
+
+def _account_query(number: str) -> Select[str]:
+    """Matched in SQL on the normalised number: one small query, no Python scan (an empty
+    number matches no account)."""
     wanted = "".join(ch for ch in number if ch.isalnum())
-    if not wanted:
-        return None
     normalised: ColumnElement[str] = BeneficiaryAccount.account_number.expression
     for sep in (".", "-", " "):
         normalised = func.replace(normalised, sep, "")
-    return session.scalar(
-        select(BeneficiaryAccount.id).where(normalised == wanted).order_by(BeneficiaryAccount.id)
+    return (
+        select(BeneficiaryAccount.id)
+        .where(normalised == wanted if wanted else false())
+        .order_by(BeneficiaryAccount.id)
+        .limit(1)
     )
 
 
 def _reference_from_memo(
     session: Session, event: ProviderEvent, account: str | None
 ) -> tuple[str | None, list[str]]:
-    text = " ".join(str(event.details.get(k, "")) for k in ("content", "description"))
+    text = _memo(event)
     found = refs.find_reference(text)
     if found or account is None:
         return found, []
@@ -354,9 +442,13 @@ def _apply(
         request.flags = sorted({*request.flags, Flag.REFUND_DUE})
     if Flag.REFERENCE_CORRECTED in flags:
         request.flags = sorted({*request.flags, Flag.REFERENCE_CORRECTED})
+    # the new status before the flush below: one UPDATE of the request, not two
+    moved = transition(request, target)
     result = _store(session, event, request, account, TxnState.APPLIED, flags, "applied")
     _close_attempt(session, event, "paid")
-    _move(session, request, target)
+    if moved or target == RequestStatus.OVERPAID:
+        topic = STATUS_TOPICS.get(target, f"payment_request.{target}")
+        emit(session, topic, str(request.id), event_payload(request))
     return ApplyResult("applied", str(request.id), request.status, result.transaction_id)
 
 
@@ -370,20 +462,17 @@ def _store(
     outcome: str,
 ) -> ApplyResult:
     txn = _new_txn(event, request, account, state, flags)
-    session.add(txn)
-    session.flush()  # the unique (provider, id) constraint speaks here
+    # a Core INSERT (the ORM's flush costs more than the statement): the unique (provider, id)
+    # constraint speaks here
+    txn_id = (
+        session.connection()
+        .execute(_INSERT_TXN, {c.key: getattr(txn, c.key) for c in _TXN_COLUMNS})
+        .scalar_one()
+    )
     log_message(
         session, event.provider, outcome, event.raw, txn_id=event.provider_txn_id, request=request
     )
-    return ApplyResult(outcome, _rid(request), request.status if request else None, txn.id)
-
-
-def _move(
-    session: Session, request: PaymentRequest, target: RequestStatus, reversal: bool = False
-) -> None:
-    if transition(request, target, reversal=reversal) or target == RequestStatus.OVERPAID:
-        topic = STATUS_TOPICS.get(target, f"payment_request.{target}")
-        emit(session, topic, str(request.id), event_payload(request))
+    return ApplyResult(outcome, _rid(request), request.status if request else None, txn_id)
 
 
 def _close_attempt(session: Session, event: ProviderEvent, status: str) -> None:
@@ -569,6 +658,9 @@ def _apply_chunk(session: Session, events: Sequence[ProviderEvent]) -> list[str]
 _TXN_COLUMNS = [
     c for c in PaymentTransaction.__table__.columns if c.key not in {"id", "recorded_at"}
 ]
+_INSERT_TXN = insert(cast(Table, PaymentTransaction.__table__)).returning(
+    PaymentTransaction.__table__.c.id
+)
 
 
 def _credit(request: PaymentRequest, amount: int) -> tuple[str, list[str], str | None]:
