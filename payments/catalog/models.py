@@ -135,3 +135,13 @@ class ReductionPolicy(Base):
             valid_to=self.valid_to,
             legal_basis=self.legal_basis,
         )
+
+
+class CatalogState(Base):
+    """One row whose token changes whenever a catalog table does (database triggers, migration
+    0006): processes cache what quotes need and ask only for this token."""
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(36))

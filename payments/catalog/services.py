@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import yaml
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
+from sqlalchemy.orm import Session, joinedload
 
 from payments.auth.services import Principal
 from payments.catalog.models import (
     Agency,
     BeneficiaryAccount,
+    CatalogState,
     FeeItem,
     Procedure,
     ReceiptSeries,
@@ -21,6 +24,7 @@ from payments.catalog.models import (
 )
 from payments.catalog.schemas import CatalogIn
 from payments.errors import CatalogInvalid, Forbidden
+from payments.fees.engine import FeeSpec, PolicySpec
 from payments.uow import UnitOfWork
 
 _ENTRY_KEYS = {"agencies": "code", "procedures": "code", "reductions": "id"}
@@ -238,3 +242,114 @@ def _upsert_procedure(uow: UnitOfWork, p: dict[str, Any]) -> int:
     proc.fees = fees  # fees no longer listed are orphans and go
     uow.session.add(proc)
     return len(fees)
+
+
+# --- per-process cache of what quotes need ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """A beneficiary account as a quote and a new request show it."""
+
+    id: str
+    agency_code: str
+    bank_bin: str
+    account_number: str
+    account_name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureSnapshot:
+    """A procedure with its fees (in order) and its account, detached from any session."""
+
+    code: str
+    name: str
+    agency_code: str
+    account_id: str
+    account: AccountSnapshot
+    fees: tuple[FeeSpec, ...]
+
+
+def catalog_token_column() -> ScalarSelect[str]:
+    """The catalog's current token as a scalar subquery, to ride along a statement sent anyway."""
+    return select(CatalogState.token).where(CatalogState.id == 1).scalar_subquery()
+
+
+def catalog_token(session: Session) -> str | None:
+    return session.scalar(select(CatalogState.token).where(CatalogState.id == 1))
+
+
+class CatalogCache:
+    """Procedures and reduction policies read once per process, for as long as the catalog's
+    token (changed by triggers on every catalog write) stays the same.
+
+    The caller reads the token in its own transaction, before asking: what it then gets is what
+    that transaction would have read. A snapshot loaded under a token that changed meanwhile is
+    only ever used under the old token, which no transaction sees again. Without a token (a
+    database whose catalog_state row was deleted) nothing is cached.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._procedures: dict[str, ProcedureSnapshot] = {}
+        self._policies: tuple[PolicySpec, ...] | None = None
+
+    def procedure(self, session: Session, code: str, token: str | None) -> ProcedureSnapshot | None:
+        procedures = self._current(token)[0]
+        found = procedures.get(code) if procedures is not None else None
+        if found is None:
+            found = _load_procedure(session, code)
+            if found is not None and procedures is not None:
+                procedures[code] = found
+        return found
+
+    def policies(self, session: Session, token: str | None) -> tuple[PolicySpec, ...]:
+        procedures, policies = self._current(token)
+        if policies is None:
+            policies = tuple(p.to_spec() for p in session.scalars(select(ReductionPolicy)))
+            with self._lock:
+                if procedures is not None and self._token == token:
+                    self._policies = policies
+        return policies
+
+    def _current(
+        self, token: str | None
+    ) -> tuple[dict[str, ProcedureSnapshot] | None, tuple[PolicySpec, ...] | None]:
+        """The cache for ``token`` (emptied when the token moved); (None, None) without one."""
+        if token is None:
+            return None, None
+        with self._lock:
+            if token != self._token:
+                self._token, self._procedures, self._policies = token, {}, None
+            return self._procedures, self._policies
+
+
+def _load_procedure(session: Session, code: str) -> ProcedureSnapshot | None:
+    # one query for the procedure, its fees and its account
+    procedure = (
+        session.execute(
+            select(Procedure)
+            .where(Procedure.code == code)
+            .options(joinedload(Procedure.fees), joinedload(Procedure.account))
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
+    if procedure is None:
+        return None
+    a = procedure.account
+    return ProcedureSnapshot(
+        code=procedure.code,
+        name=procedure.name,
+        agency_code=procedure.agency_code,
+        account_id=procedure.account_id,
+        account=AccountSnapshot(
+            a.id, a.agency_code, a.bank_bin, a.account_number, a.account_name, a.kind
+        ),
+        fees=tuple(fee.to_spec() for fee in procedure.fees),
+    )
+
+
+CATALOG_CACHE = CatalogCache()

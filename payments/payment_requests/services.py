@@ -9,16 +9,23 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from payments import vietqr
 from payments.auth.services import Principal
-from payments.catalog.models import BeneficiaryAccount, Procedure, ReductionPolicy
+from payments.catalog.models import BeneficiaryAccount
+from payments.catalog.services import (
+    CATALOG_CACHE,
+    AccountSnapshot,
+    ProcedureSnapshot,
+    catalog_token,
+    catalog_token_column,
+)
 from payments.clock import business_day, utcnow
 from payments.config import Settings
 from payments.errors import (
@@ -71,8 +78,10 @@ class CreatePaymentRequest:
 # payments never imports them; the app factory registers them.
 ViewExtension = Callable[[Session, list[PaymentRequest], list[dict[str, Any]]], None]
 VIEW_EXTENSIONS: list[ViewExtension] = []
+# An account as the catalog holds it or as the per-process catalog cache does.
+Account = BeneficiaryAccount | AccountSnapshot
 # Payload builders per request (VietQR), run once at creation; the last one's answer is stored.
-PayloadBuilder = Callable[[PaymentRequest, Session], str]
+PayloadBuilder = Callable[[PaymentRequest, Account], str]
 
 
 def qr_account_number(account_number: str) -> str:
@@ -81,7 +90,7 @@ def qr_account_number(account_number: str) -> str:
     return "".join(ch for ch in account_number if ch.isalnum())
 
 
-def transfer_payload(account: BeneficiaryAccount, amount: int, reference: str) -> str:
+def transfer_payload(account: Account, amount: int, reference: str) -> str:
     """A dynamic VietQR (01=12) for ``amount`` đồng whose memo (62.08) is the reference.
 
     Empty when no QR can carry the transfer: nothing to pay, an amount at or over the NAPAS
@@ -101,15 +110,19 @@ def transfer_payload(account: BeneficiaryAccount, amount: int, reference: str) -
         return ""
 
 
-def request_payload(request: PaymentRequest, session: Session) -> str:
+def request_payload(request: PaymentRequest, account: Account) -> str:
     """The VietQR of a new request: its remaining amount to its beneficiary account."""
-    account = session.get(BeneficiaryAccount, request.account_id)
-    if account is None:  # pragma: no cover - the foreign key guarantees it
-        return ""
     return transfer_payload(account, request.remaining_amount, request.reference)
 
 
 PAYLOAD_BUILDERS: list[PayloadBuilder] = [request_payload]
+
+
+class Unset:
+    """A parameter left out (None is a value: a database without a catalog token)."""
+
+
+UNSET = Unset()
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -123,24 +136,22 @@ def quote(
     on: date,
     category: str | None,
     items: tuple[tuple[str, int], ...] | None = None,
-) -> tuple[Procedure, list[QuoteLine]]:
-    """Price a procedure with the rules in force on ``on`` (a business date)."""
-    # one query for the procedure, its fees and its account (which a new request shows)
-    procedure = (
-        session.execute(
-            select(Procedure)
-            .where(Procedure.code == procedure_code)
-            .options(joinedload(Procedure.fees), joinedload(Procedure.account))
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
+    *,
+    token: str | Unset | None = UNSET,
+) -> tuple[ProcedureSnapshot, list[QuoteLine]]:
+    """Price a procedure with the rules in force on ``on`` (a business date).
+
+    The catalog comes from the per-process cache while its ``token`` (read in this transaction;
+    asked for here unless the caller read it along with another statement) is unchanged.
+    """
+    if isinstance(token, Unset):
+        token = catalog_token(session)
+    procedure = CATALOG_CACHE.procedure(session, procedure_code, token)
     if procedure is None:
         raise UnknownProcedure(f"no procedure with code {procedure_code!r}")
     quantities = _quantities(procedure, items)
-    policies = [p.to_spec() for p in session.scalars(select(ReductionPolicy))]
-    specs = [fee.to_spec() for fee in procedure.fees]
-    return procedure, price_procedure(specs, quantities, channel, category, on, policies)
+    policies = CATALOG_CACHE.policies(session, token)
+    return procedure, price_procedure(procedure.fees, quantities, channel, category, on, policies)
 
 
 def quote_view(
@@ -190,7 +201,7 @@ def _quote_line_view(q: QuoteLine) -> dict[str, Any]:
 
 
 def _quantities(
-    procedure: Procedure, items: tuple[tuple[str, int], ...] | None
+    procedure: ProcedureSnapshot, items: tuple[tuple[str, int], ...] | None
 ) -> dict[str, int] | None:
     if items is None:
         return None
@@ -258,15 +269,16 @@ def _create(
     settings: Settings,
     principal: Principal,
 ) -> dict[str, Any]:
-    # claim the key first, with a plain INSERT: a new key (the usual case) costs no lookup
-    session.execute(
-        insert(IdempotencyRecord).values(
-            client_id=principal.client_id,
-            key=cmd.idempotency_key,
-            request_hash=digest,
-            payment_request_id=None,
-        )
-    )
+    # claim the key first, with a plain INSERT: a new key (the usual case) costs no lookup; the
+    # catalog's token rides along, so that a cached catalog costs no query either
+    conn = session.connection()
+    claim = {
+        "client_id": principal.client_id,
+        "key": cmd.idempotency_key,
+        "request_hash": digest,
+        "payment_request_id": None,
+    }
+    token = conn.execute(_CLAIM_KEY, claim).scalar_one()
     now = utcnow()
     submitted = cmd.submitted_at or now
     procedure, lines = quote(
@@ -276,36 +288,69 @@ def _create(
         business_day(submitted),
         cmd.payer.category,
         cmd.items,
+        token=token,
     )
     principal.require_agency(procedure.agency_code)
     request_id = uuid.uuid4()
     request = _new_request(request_id, cmd, procedure, lines, submitted, now, settings)
     request.client_id = principal.client_id
-    # before the INSERT, so the payload goes in with the row rather than in a second UPDATE
+    # before the INSERT, so the payload and status go in with the row, not in an UPDATE
     for build in PAYLOAD_BUILDERS:
-        request.vietqr_payload = build(request, session)
-    session.add(request)
-    session.flush()
-    session.execute(
-        update(IdempotencyRecord)
-        .where(
-            IdempotencyRecord.client_id == principal.client_id,
-            IdempotencyRecord.key == cmd.idempotency_key,
-        )
-        .values(payment_request_id=request_id)
-    )
+        request.vietqr_payload = build(request, procedure.account)
     if request.total_amount == 0:
         # fully exempt: nothing to pay, the dossier may proceed at once
         transition(request, RequestStatus.PAID)
         emit(session, "payment_request.paid", str(request.id), event_payload(request))
+    _insert_new(conn, request)
+    conn.execute(
+        _LINK_KEY,
+        {
+            "claimed_client_id": principal.client_id,
+            "claimed_key": cmd.idempotency_key,
+            "request_id": request_id,
+        },
+    )
     accounts = {procedure.account_id: procedure.account}
     return present(session, [request], settings, accounts=accounts, created=True)[0]
+
+
+# The statements of the API's hot path, built once, on the tables (Core): the ORM's statement
+# handling and unit of work cost more CPU than the statements they send.
+_IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__)
+_CLAIM_KEY = insert(_IDEMPOTENCY).returning(catalog_token_column())
+_LINK_KEY = (
+    update(_IDEMPOTENCY)
+    .where(
+        _IDEMPOTENCY.c.client_id == bindparam("claimed_client_id"),
+        _IDEMPOTENCY.c.key == bindparam("claimed_key"),
+    )
+    .values(payment_request_id=bindparam("request_id"))
+)
+_INSERT_REQUEST = insert(cast(Table, PaymentRequest.__table__))
+_INSERT_LINES = insert(cast(Table, PaymentLine.__table__))
+
+
+def _insert_new(conn: Connection, request: PaymentRequest) -> None:
+    """INSERT a new request and its lines as built in memory, every column set. The object stays
+    out of the session: nothing else in the transaction reads it back."""
+    conn.execute(_INSERT_REQUEST, _row(request))
+    if request.lines:
+        conn.execute(_INSERT_LINES, [_row(line) for line in request.lines])
+
+
+def _row(obj: PaymentRequest | PaymentLine) -> dict[str, Any]:
+    """Column values of a new object; a column left unset takes its default."""
+    return {
+        c.key: value
+        for c in obj.__table__.columns
+        if (value := getattr(obj, c.key)) is not None or (c.default is None and not c.primary_key)
+    }
 
 
 def _new_request(
     request_id: uuid.UUID,
     cmd: CreatePaymentRequest,
-    procedure: Procedure,
+    procedure: ProcedureSnapshot,
     lines: list[QuoteLine],
     submitted: datetime,
     now: datetime,
@@ -336,13 +381,16 @@ def _new_request(
         expires_at=now + settings.request_ttl,
         created_at=now,
         updated_at=now,
+        vietqr_payload="",
+        version=1,
     )
-    request.lines = [_line(pos, line) for pos, line in enumerate(lines)]
+    request.lines = [_line(request_id, pos, line) for pos, line in enumerate(lines)]
     return request
 
 
-def _line(position: int, q: QuoteLine) -> PaymentLine:
+def _line(request_id: uuid.UUID, position: int, q: QuoteLine) -> PaymentLine:
     return PaymentLine(
+        payment_request_id=request_id,
         position=position,
         fee_code=q.fee_code,
         name=q.name,
@@ -455,13 +503,14 @@ def present(
     requests: list[PaymentRequest],
     settings: Settings,
     *,
-    accounts: Mapping[str, BeneficiaryAccount] | None = None,
+    accounts: Mapping[str, Account] | None = None,
     created: bool = False,
 ) -> list[dict[str, Any]]:
     """The JSON of requests, with whatever registered extensions add.
 
     ``accounts`` (by id) spares the query for accounts the caller holds already; ``created``
-    says the requests were inserted in this transaction, so no transaction can refer to them.
+    says the requests were inserted in this transaction, so no transaction, receipt or other
+    row can refer to them yet.
     """
     if accounts is None:
         accounts = {
@@ -473,8 +522,11 @@ def present(
             )
         }
     views = [_view(r, accounts[r.account_id], settings) for r in requests]
-    if not created:
-        _add_transactions(session, requests, views)
+    if created:
+        # nothing refers to a request inserted in this very transaction: what other packages
+        # add (receipts) comes from outbox deliveries after it commits
+        return views
+    _add_transactions(session, requests, views)
     for extend in VIEW_EXTENSIONS:
         extend(session, requests, views)
     return views
