@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,11 +60,15 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+# C0 control characters but tab, line feed and carriage return
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def control_characters(data: Any, path: str = "") -> dict[str, list[str]]:
     """Fields holding NUL or other C0 control characters (tab and newlines aside): no text
     column wants them, and PostgreSQL refuses NUL outright."""
     if isinstance(data, str):
-        bad = any(ord(ch) < 32 and ch not in "\t\n\r" for ch in data)
+        bad = _CONTROL.search(data) is not None
         return {path or "_schema": ["control characters are not allowed"]} if bad else {}
     found: dict[str, list[str]] = {}
     items = (

@@ -19,20 +19,28 @@ from payments.payment_requests.schemas import (
 )
 
 bp = Blueprint("payment_requests_api", __name__, url_prefix="/api/v1")
+# built once: a schema's construction (deep copies of its fields, nested schemas) costs more
+# than the load or dump it serves, and instances hold no per-call state
+REQUEST_IN = PaymentRequestIn()
+REQUEST_OUT = PaymentRequestOut()
+LIST_QUERY = ListQuery()
+LIST_OUT = PaymentRequestListOut()
+QUOTE_QUERY = QuoteQuery()
+QUOTE_OUT = QuoteOut()
 
 
 @bp.post("/payment-requests")
 def create() -> tuple[Response, int]:
     principal = authenticate(Scope.PAYMENTS_WRITE)
     body = json_body()
-    cmd = load(PaymentRequestIn(), body)
+    cmd = load(REQUEST_IN, body)
     cmd = replace(
         cmd, idempotency_key=request.headers.get("Idempotency-Key", "").strip(), body=body
     )
     view, created = services.create_payment_request(
         cmd, uow=uow(), settings=settings(), principal=principal
     )
-    response, status = reply(PaymentRequestOut(), view, 201)
+    response, status = reply(REQUEST_OUT, view, 201)
     # a replay answers like the original call; the header tells a careful client it was one
     response.headers["Idempotent-Replayed"] = "false" if created else "true"
     return response, status
@@ -44,17 +52,17 @@ def get(request_id: str) -> tuple[Response, int]:
     view = services.get_payment_request(
         request_id, uow=uow(), settings=settings(), principal=principal
     )
-    return reply(PaymentRequestOut(), view)
+    return reply(REQUEST_OUT, view)
 
 
 @bp.get("/payment-requests")
 def list_by_dossier() -> tuple[Response, int]:
     principal = authenticate(Scope.PAYMENTS_READ)
-    query = load(ListQuery(), request.args.to_dict())
+    query = load(LIST_QUERY, request.args.to_dict())
     views = services.list_payment_requests(
         query["dossier_code"], uow=uow(), settings=settings(), principal=principal
     )
-    return reply(PaymentRequestListOut(), {"items": views})
+    return reply(LIST_OUT, {"items": views})
 
 
 @bp.post("/payment-requests/<request_id>/cancel")
@@ -63,14 +71,14 @@ def cancel(request_id: str) -> tuple[Response, int]:
     view = services.cancel_payment_request(
         request_id, uow=uow(), settings=settings(), principal=principal
     )
-    return reply(PaymentRequestOut(), view)
+    return reply(REQUEST_OUT, view)
 
 
 @bp.get("/fees/quote")
 def quote() -> tuple[Response, int]:
     principal = authenticate(Scope.PAYMENTS_READ)
-    q = load(QuoteQuery(), request.args.to_dict())
+    q = load(QUOTE_QUERY, request.args.to_dict())
     view = services.quote_view(
         q["procedure"], q["channel"], q["date"], q["payer_category"], uow=uow(), principal=principal
     )
-    return reply(QuoteOut(), view)
+    return reply(QUOTE_OUT, view)
