@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -149,8 +150,28 @@ def issue_token(
     return TokenView(token, "Bearer", int(settings.jwt_ttl.total_seconds()))
 
 
+# Tokens verified by this process, until their expiry: a client sends the same token with every
+# call for its whole life, and checking its signature again proves nothing new. Keyed by
+# everything the verification depended on, so other settings (keys, audience) verify afresh.
+_VERIFIED: dict[tuple[str, tuple[str, ...], str, str], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 4096
+
+
 def verify_token(token: str, settings: Settings) -> Principal:
     """Check signature, issuer, audience and expiry; any of the rotating keys may have signed."""
+    cache_key = (token, tuple(settings.signing_keys), settings.jwt_audience, settings.jwt_issuer)
+    cached = _VERIFIED.get(cache_key)
+    # jose's rule: expired once now is past ``exp``; then the full check below says so
+    if cached is not None and time.time() <= cached[1]:
+        return cached[0]
+    principal, expires = _verify(token, settings)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()  # crude, and rare: as many live tokens as clients times 15 minutes
+    _VERIFIED[cache_key] = (principal, expires)
+    return principal
+
+
+def _verify(token: str, settings: Settings) -> tuple[Principal, float]:
     for key in settings.signing_keys:
         try:
             claims = jwt.decode(
@@ -166,11 +187,12 @@ def verify_token(token: str, settings: Settings) -> Principal:
                 continue
             raise Unauthorized(f"invalid token: {exc}") from exc
         agencies = claims.get("agencies")
-        return Principal(
+        principal = Principal(
             client_id=str(claims["sub"]),
             scopes=frozenset(expand_scopes(str(claims.get("scope", "")).split())),
             agencies=frozenset(agencies) if agencies is not None else None,
         )
+        return principal, float(claims["exp"])
     raise Unauthorized("invalid token: signature verification failed")
 
 
