@@ -13,17 +13,9 @@ from itertools import islice
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    Table,
-    false,
-    func,
-    insert,
-    literal,
-    select,
-)
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -231,27 +223,21 @@ def _lock_with_context(session: Session, event: ProviderEvent, reference: str) -
     stored under the event's id. None when no request has the reference.
 
     Under READ COMMITTED a concurrent delivery of the same event may commit after this statement's
-    snapshot: its transaction is then not seen here, and the unique (provider, id) constraint
-    stops the second insert (``record_event`` retries and finds it).
+    snapshot (while it waited for the lock): its transaction is then not seen here, and the
+    unique (provider, id) constraint stops the second insert (``_apply`` inserts with ON
+    CONFLICT DO NOTHING and answers as for a duplicate; other outcomes retry in
+    ``record_event``).
     """
-    existing = (
-        select(PaymentTransaction.id)
-        .where(
-            PaymentTransaction.provider == event.provider,
-            PaymentTransaction.provider_txn_id == event.provider_txn_id,
-        )
-        .scalar_subquery()
-    )
-    account = (
-        _account_query(event.account_number).scalar_subquery()
-        if event.account_number is not None
-        else literal(None, String)
-    )
-    row = session.execute(
-        select(PaymentRequest, account, existing)
-        .where(PaymentRequest.reference == reference)
-        .with_for_update(of=PaymentRequest)
-    ).one_or_none()
+    number = _normalised_number(event.account_number)
+    if event.account_number is not None and not number:
+        return Resolution(None, reason="unknown_account")
+    params = {
+        "reference": reference,
+        "account_number": number,
+        "provider": event.provider,
+        "provider_txn_id": event.provider_txn_id,
+    }
+    row = session.execute(_LOCK_WITH_CONTEXT, params).one_or_none()
     if row is None:
         return None
     request, account_id, existing_id = row
@@ -285,22 +271,45 @@ def _resolve_paygov(session: Session, event: ProviderEvent) -> Resolution:
 
 def _account_by_number(session: Session, number: str) -> str | None:
     """The id of the catalog account with this number, ignoring the separators banks print."""
-    return session.scalar(_account_query(number))
+    wanted = _normalised_number(number)
+    return session.scalar(_ACCOUNT_ID, {"account_number": wanted}) if wanted else None
 
 
-def _account_query(number: str) -> Select[str]:
-    """Matched in SQL on the normalised number: one small query, no Python scan (an empty
-    number matches no account)."""
-    wanted = "".join(ch for ch in number if ch.isalnum())
-    normalised: ColumnElement[str] = BeneficiaryAccount.account_number.expression
+def _normalised_number(number: str | None) -> str | None:
+    return None if number is None else "".join(ch for ch in number if ch.isalnum())
+
+
+def _without_separators(column: ColumnElement[str]) -> ColumnElement[str]:
     for sep in (".", "-", " "):
-        normalised = func.replace(normalised, sep, "")
-    return (
-        select(BeneficiaryAccount.id)
-        .where(normalised == wanted if wanted else false())
-        .order_by(BeneficiaryAccount.id)
-        .limit(1)
+        column = func.replace(column, sep, "")
+    return column
+
+
+# Built once: the statements of the callbacks' hot path cost more to build than to run.
+# An account matched in SQL on its normalised number (one small query, no Python scan).
+_ACCOUNT_ID = (
+    select(BeneficiaryAccount.id)
+    .where(
+        _without_separators(BeneficiaryAccount.account_number.expression)
+        == bindparam("account_number")
     )
+    .order_by(BeneficiaryAccount.id)
+    .limit(1)
+)
+_LOCK_WITH_CONTEXT = (
+    select(
+        PaymentRequest,
+        _ACCOUNT_ID.scalar_subquery(),
+        select(PaymentTransaction.id)
+        .where(
+            PaymentTransaction.provider == bindparam("provider"),
+            PaymentTransaction.provider_txn_id == bindparam("provider_txn_id"),
+        )
+        .scalar_subquery(),
+    )
+    .where(PaymentRequest.reference == bindparam("reference"))
+    .with_for_update(of=PaymentRequest)
+)
 
 
 def _reference_from_memo(
@@ -435,21 +444,46 @@ def _apply(
         )
     if request.status in (RequestStatus.PAID, RequestStatus.OVERPAID):
         flags = [*flags, Flag.DUPLICATE_PAYMENT]
-    request.paid_amount += event.amount.amount
-    target = status_for_amount(request.paid_amount, request.total_amount)
+    target = status_for_amount(request.paid_amount + event.amount.amount, request.total_amount)
     if target == RequestStatus.OVERPAID:
         flags = [*flags, Flag.OVERPAYMENT, Flag.REFUND_DUE]
+    # the transaction first, and the request only if it went in: a concurrent delivery of the
+    # same event that committed after our look-up's snapshot is seen here, without an error
+    txn = _new_txn(event, request, account, TxnState.APPLIED, flags)
+    txn_id = _insert_unless_recorded(session, txn)
+    if txn_id is None:
+        return _repeat(session, event, _recorded(session, event), request)
+    request.paid_amount += event.amount.amount
+    if target == RequestStatus.OVERPAID:
         request.flags = sorted({*request.flags, Flag.REFUND_DUE})
     if Flag.REFERENCE_CORRECTED in flags:
         request.flags = sorted({*request.flags, Flag.REFERENCE_CORRECTED})
-    # the new status before the flush below: one UPDATE of the request, not two
     moved = transition(request, target)
-    result = _store(session, event, request, account, TxnState.APPLIED, flags, "applied")
+    log_message(
+        session, event.provider, "applied", event.raw, txn_id=event.provider_txn_id, request=request
+    )
     _close_attempt(session, event, "paid")
     if moved or target == RequestStatus.OVERPAID:
         topic = STATUS_TOPICS.get(target, f"payment_request.{target}")
         emit(session, topic, str(request.id), event_payload(request))
-    return ApplyResult("applied", str(request.id), request.status, result.transaction_id)
+    return ApplyResult("applied", str(request.id), request.status, txn_id)
+
+
+def _insert_unless_recorded(session: Session, txn: PaymentTransaction) -> int | None:
+    """INSERT a transaction; None, and nothing written, when its (provider, id) is recorded
+    already (PostgreSQL waits for a concurrent insert of the same id to commit or roll back)."""
+    stmt = _INSERT_TXN_UNLESS_RECORDED[session.get_bind().dialect.name]
+    values = {c.key: getattr(txn, c.key) for c in _TXN_COLUMNS}
+    return session.connection().execute(stmt, values).scalar_one_or_none()
+
+
+def _recorded(session: Session, event: ProviderEvent) -> PaymentTransaction:
+    return session.execute(
+        select(PaymentTransaction).where(
+            PaymentTransaction.provider == event.provider,
+            PaymentTransaction.provider_txn_id == event.provider_txn_id,
+        )
+    ).scalar_one()
 
 
 def _store(
@@ -658,9 +692,14 @@ def _apply_chunk(session: Session, events: Sequence[ProviderEvent]) -> list[str]
 _TXN_COLUMNS = [
     c for c in PaymentTransaction.__table__.columns if c.key not in {"id", "recorded_at"}
 ]
-_INSERT_TXN = insert(cast(Table, PaymentTransaction.__table__)).returning(
-    PaymentTransaction.__table__.c.id
-)
+_TXN_TABLE = cast(Table, PaymentTransaction.__table__)
+_INSERT_TXN = insert(_TXN_TABLE).returning(_TXN_TABLE.c.id)
+_INSERT_TXN_UNLESS_RECORDED = {
+    name: dialect_insert(_TXN_TABLE)
+    .on_conflict_do_nothing(index_elements=[_TXN_TABLE.c.provider, _TXN_TABLE.c.provider_txn_id])
+    .returning(_TXN_TABLE.c.id)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 def _credit(request: PaymentRequest, amount: int) -> tuple[str, list[str], str | None]:
