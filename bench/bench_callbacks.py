@@ -1,7 +1,7 @@
 """Bank transfer notifications per second on PostgreSQL, then proof nothing was lost or doubled.
 
     .venv/bin/python bench/bench_callbacks.py [--duration 15] [--connections 32]
-        [--workers 4] [--threads 0] [--dup-every 5] [--show-wrk]
+        [--workers 2] [--threads 4] [--dup-every 5] [--wrk-threads 1] [--show-wrk]
 
 One run, on 127.0.0.1 only:
 
@@ -233,10 +233,13 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--duration", type=int, default=15)
     p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--workers", type=int, default=3)
+    p.add_argument("--workers", type=int, default=2, help="one per CPU, as gunicorn_conf.py")
     p.add_argument("--threads", type=int, default=4, help="gthread threads per worker; 0 = sync")
     p.add_argument("--dup-every", type=int, default=5)
     p.add_argument("--requests", type=int, default=60_000, help="open requests to pay")
+    # wrk shares the CPUs with the server: one thread drives thousands of requests per second
+    # and leaves the most for gunicorn and PostgreSQL
+    p.add_argument("--wrk-threads", type=int, default=1)
     p.add_argument("--show-wrk", action="store_true")
     return p.parse_args()
 
@@ -291,10 +294,11 @@ def run_wrk(
         "IDS_FILE": str(ids_file),
     }
     head = "".join(f"{k} = {_lua_string(v)}\n" for k, v in constants.items())
-    head += f"NTHREADS = 2\nDUP_EVERY = {args.dup_every}\n"
+    head += f"NTHREADS = {args.wrk_threads}\nDUP_EVERY = {args.dup_every}\n"
     script = tmp / "callbacks.lua"
     script.write_text(head + LUA, "utf-8")
-    cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s"]
+    cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s"]
+    cmd += ["--timeout", "10s"]
     cmd += ["--latency", "-s", str(script)]
     cpu = server.workers_cpu()
     out = subprocess.run([*cmd, server.base + PATH], capture_output=True, text=True, check=True)

@@ -231,7 +231,10 @@ def main() -> int:
         try:
             token = prepare_database(engine, url)
             with gunicorn(url, args, Path(tmp), engine) as server:
-                print(f"gunicorn {describe(args)} at {server.base}; wrk -t2 -c{args.connections}")
+                print(
+                    f"gunicorn {describe(args)} at {server.base};"
+                    f" wrk -t{args.wrk_threads} -c{args.connections}"
+                )
                 print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
                 bare, real = measure(server, token, args, Path(tmp))
             targets_met = report(bare, real, args)
@@ -278,6 +281,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, default=4, help="gthread threads per worker (0: sync workers)"
     )
+    # wrk shares the CPUs with the server: one thread drives thousands of requests per second
+    # and leaves the most for gunicorn and PostgreSQL
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--show-wrk", action="store_true", help="print wrk's own report too")
     return parser.parse_args()
 
@@ -454,7 +460,8 @@ def run_wrk(
         "".join(f"{k} = {_lua_string(v)}\n" for k, v in constants.items()) + LUA, "utf-8"
     )
     # a generous timeout: an answer wrk gave up on is still work the server did, and a latency
-    cmd = ["wrk", "-t2", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s"]
+    cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s"]
+    cmd += ["--timeout", "10s"]
     cmd += ["--latency", "-s", str(script)]
     web_before, db_before = server.cpu()
     out = subprocess.run(
@@ -524,7 +531,8 @@ def report(bare: Result, real: Result, args: argparse.Namespace) -> bool:
         print(f"info  CPU per request (web + db) bare/real {bare_cpu / real_cpu:.2f}")
     print(f"info  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(
-        f"({describe(args)}; wrk -t2 -c{args.connections}, {args.duration} s per endpoint"
+        f"({describe(args)}; wrk -t{args.wrk_threads} -c{args.connections}, {args.duration} s"
+        " per endpoint"
         f" in {args.rounds} alternating slices)"
     )
     return all(ok for _, ok in checks)

@@ -11,7 +11,10 @@ import tempfile
 from typing import Any
 
 bind = os.environ.get("THUPHI_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("THUPHI_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# A request is CPU-bound Python between short database round trips: one process per CPU (the
+# GIL lets a process use one), and threads to overlap the round trips; on 2 CPUs gthread 2 x 4
+# measured best of sync 2/3/4 and gthread 2x4/3x4 (bench/README.md).
+workers = int(os.environ.get("THUPHI_WEB_WORKERS", max(multiprocessing.cpu_count(), 2)))
 worker_class = "gthread"
 threads = int(os.environ.get("THUPHI_WEB_THREADS", "4"))
 timeout = 30
