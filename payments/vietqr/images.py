@@ -19,7 +19,7 @@ __all__ = ["render_both", "render_png", "render_svg"]
 
 QUIET_ZONE = 4  # modules of white border the QR specification asks for
 PNG, SVG = qrcode.image.pil.PilImage, qrcode.image.svg.SvgPathImage
-SVG_BOX = 10  # the SVG factory scales to one user unit per module whatever the box size
+SVG_BOX = 10  # the box size the SVG has always been rendered with (same bytes as before)
 
 
 def _qr(payload: str, box_size: int, factory: type) -> qrcode.QRCode:
