@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from payments.clock import utcnow
 from payments.http import Container
@@ -142,5 +142,10 @@ def build_scheduler(container: Container, background: bool = False) -> Any:
             replace_existing=True,
             **job.trigger_args,
         )
-    heartbeat(container)
+    try:
+        heartbeat(container)
+    except OperationalError:
+        # the database may still be starting (a host boot, a failover): the jobs retry on their
+        # own schedule, so wait for it instead of exiting
+        log.warning("scheduler.database_unreachable", retry_in_seconds=15)
     return scheduler

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +98,40 @@ def test_a_database_migrated_by_a_newer_release_keeps_this_release_ready(
         conn.execute(text("INSERT INTO alembic_version VALUES ('from_the_future')"))
     assert migration_state(engine) == "ahead"
     engine.dispose()
+
+
+def test_a_scheduler_started_before_its_database_waits_for_it_instead_of_exiting(
+    tmp_path: Any,
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "THUPHI_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/test",
+    }
+    thuphi = str(Path(sys.executable).with_name("thuphi"))
+    with subprocess.Popen(
+        [thuphi, "scheduler"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        try:
+            seen = []
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and proc.stdout:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                seen.append(line)
+                if "scheduler.database_unreachable" in line:
+                    break
+            assert any("scheduler.database_unreachable" in line for line in seen), seen
+            time.sleep(1)
+            assert proc.poll() is None, "the scheduler keeps running, waiting for its database"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
