@@ -523,3 +523,56 @@ def test_re_running_a_day_keeps_every_resolution_and_reports_only_what_is_new(
             )
         ).all()
     assert len(fingerprints) == len(set(fingerprints))
+
+
+def test_a_statement_credit_that_settles_a_request_issues_its_receipts(
+    container: Container, catalog: dict[str, Any], settings: Any, tmp_path: Any
+) -> None:
+    from dataclasses import replace
+
+    from payments.app import build_container
+    from payments.auth.services import Principal
+    from payments.outbox.services import run_outbox
+    from payments.payment_requests.services import (
+        CreatePaymentRequest,
+        Payer,
+        create_payment_request,
+    )
+    from receipts.devcert import generate_dev_pair
+    from receipts.models import Receipt
+
+    key, cert = generate_dev_pair(
+        "Sở Tư pháp tỉnh Hà Tĩnh", not_before=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    (tmp_path / "key.pem").write_bytes(key)
+    (tmp_path / "cert.pem").write_bytes(cert)
+    signing = replace(
+        settings, receipt_key=str(tmp_path / "key.pem"), receipt_cert=str(tmp_path / "cert.pem")
+    )
+    c = build_container(signing, container.engine)
+    cmd = CreatePaymentRequest(
+        "H40-receipt", "1.001234", "counter", Payer("Nguyễn Văn An"), idempotency_key="k1"
+    )
+    everyone = Principal("recon-tests", frozenset({"payments:write"}), None)
+    view, _ = create_payment_request(cmd, uow=c.uow(), settings=signing, principal=everyone)
+    w = World(c, random.Random(1))
+    day = datetime.now(VN_TZ).date()  # receipts are numbered in the series of the current year
+    w.import_csv(
+        [
+            {
+                "booking_date": day.isoformat(),
+                "amount": view["total_amount"],
+                "description": f"{view['reference']} nop phi",
+            }
+        ]
+    )
+
+    w.run(day)
+    while run_outbox(c.uow(), c.registry) > 0:
+        pass
+
+    with c.uow() as uow:
+        receipts = uow.session.scalars(
+            select(Receipt).where(Receipt.payment_request_id == uuid.UUID(view["id"]))
+        ).all()
+        assert receipts and sum(r.total_amount for r in receipts) == view["total_amount"]
