@@ -289,6 +289,11 @@ def _account_visible(session: Session, account_id: str, scope: Scope) -> Benefic
     return account
 
 
+def account_visible(account_id: str, scope: Scope, *, uow: UnitOfWork) -> bool:
+    with uow:
+        return _account_visible(uow.session, account_id, scope) is not None
+
+
 def _account_row(a: BeneficiaryAccount) -> dict[str, Any]:
     return {
         "id": a.id,
@@ -429,11 +434,12 @@ def calendar(
         if account is None:
             return None
         states = _day_states(s, [account_id], start, end)[account_id]
+        row = _account_row(account)  # inside the session: the instance expires on leaving it
     cells = [
         {"date": d, **states.get(d, {"state": DayState.NO_STATEMENT, "lines": 0, "open": 0})}
         for d in (end - timedelta(days=i) for i in range(days))
     ]
-    return {"account": _account_row(account), "days": cells}
+    return {"account": row, "days": cells}
 
 
 def _day_states(
@@ -600,6 +606,20 @@ def exception_account(
         if exc is None or _account_visible(s, exc.account_id, scope) is None:
             return None
         return exc.account_id, exc.business_date
+
+
+def run_account(run_id: str, scope: Scope, *, uow: UnitOfWork) -> tuple[str, date] | None:
+    """(account, day) of a visible run, for links that name a run by id; None otherwise."""
+    try:
+        key = uuid.UUID(run_id)
+    except ValueError:
+        return None
+    with uow:
+        s = uow.session
+        run = s.get(ReconciliationRun, key)
+        if run is None or _account_visible(s, run.account_id, scope) is None:
+            return None
+        return run.account_id, run.business_date
 
 
 # ---------------------------------------------------------------- receipts
