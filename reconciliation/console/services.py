@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from payments.catalog.models import Agency, BeneficiaryAccount, Procedure, ReductionPolicy
 from payments.clock import as_utc, day_bounds
-from payments.outbox.models import DeliveryStatus, OutboxDelivery
+from payments.outbox.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from payments.payment_requests.models import (
     OPEN_STATUSES,
     PaymentLine,
@@ -146,11 +146,7 @@ def dashboard(scope: Scope, day: date, *, uow: UnitOfWork) -> Dashboard:
             )
             or 0
         )
-        parked = (
-            s.scalar(select(func.count()).where(OutboxDelivery.status == DeliveryStatus.PARKED))
-            if scope is None
-            else 0
-        )
+        parked = parked_deliveries(s, scope)
         return Dashboard(
             today=collections(s, scope, day_start, day_end),
             month=collections(s, scope, month_start, day_end),
@@ -161,6 +157,37 @@ def dashboard(scope: Scope, day: date, *, uow: UnitOfWork) -> Dashboard:
             parked_webhooks=int(parked or 0),
             extra=attention(scope, day, s),
         )
+
+
+def parked_deliveries(session: Session, scope: Scope) -> int:
+    """Deliveries that kept failing (dossier webhooks, tax submissions), counted for the
+    agencies in scope: an event belongs to the agency of the request or receipt it is about."""
+    if scope is None:
+        total = session.scalar(
+            select(func.count()).where(OutboxDelivery.status == DeliveryStatus.PARKED)
+        )
+        return int(total or 0)
+    aggregates = session.scalars(
+        select(OutboxEvent.aggregate_id)
+        .join(OutboxDelivery, OutboxDelivery.event_id == OutboxEvent.id)
+        .where(OutboxDelivery.status == DeliveryStatus.PARKED)
+    ).all()  # few by nature: parked means a person has to look at each
+    keys = []
+    for aggregate in aggregates:
+        try:
+            keys.append(uuid.UUID(aggregate))
+        except ValueError:
+            continue  # a daily summary: the province's, shown to admins
+    if not keys:
+        return 0
+    mine = set()
+    for model in (PaymentRequest, Receipt):
+        mine |= set(
+            session.scalars(
+                select(model.id).where(model.id.in_(keys), model.agency_code.in_(list(scope)))
+            )
+        )
+    return sum(1 for k in keys if k in mine)
 
 
 @dataclass(frozen=True)
@@ -237,6 +264,11 @@ def request_detail(request_id: str, scope: Scope, *, uow: UnitOfWork) -> dict[st
             .where(and_(ProviderMessage.payment_request_id == r.id))
             .order_by(ProviderMessage.id)
         )
+        receipts = s.scalars(
+            select(Receipt)
+            .where(Receipt.payment_request_id == r.id)
+            .order_by(Receipt.issued_at, Receipt.number)
+        )
         return {
             **_summary(r),
             "procedure_name": procedure.name if procedure else r.procedure_code,
@@ -276,6 +308,7 @@ def request_detail(request_id: str, scope: Scope, *, uow: UnitOfWork) -> dict[st
                 }
                 for m in messages
             ],
+            "receipts": [_receipt_row(rc) for rc in receipts],
         }
 
 
@@ -575,8 +608,30 @@ def audit_trail(entities: list[str], *, uow: UnitOfWork) -> dict[str, Any]:
             }
             for e in rows
         ]
-        broken = audit.verify_chain(s)
+        broken = _broken_links(s, entries)
     return {"entries": entries, "broken": broken}
+
+
+def _broken_links(s: Session, entries: list[dict[str, Any]]) -> list[int]:
+    """The shown entries whose own hash fails, or whose predecessor is not the entry just
+    before them. ``audit.verify_chain`` re-hashes the whole log; a page doing that on every
+    view would slow down with every day of the year."""
+    if not entries:
+        return []
+    ids = [e["id"] for e in entries]
+    stored = {e.id: e for e in s.scalars(select(AuditEntry).where(AuditEntry.id.in_(ids)))}
+    broken = []
+    for e in stored.values():
+        before = s.scalar(
+            select(AuditEntry.hash)
+            .where(AuditEntry.id < e.id)
+            .order_by(AuditEntry.id.desc())
+            .limit(1)
+        )
+        expected = audit.entry_hash(e.prev_hash, e.at, e.actor, e.action, e.entity, e.data)
+        if e.hash != expected or e.prev_hash != (before or audit.GENESIS):
+            broken.append(e.id)
+    return sorted(broken)
 
 
 def resolutions(exception_ids: list[int], *, uow: UnitOfWork) -> dict[int, list[dict[str, Any]]]:
@@ -662,22 +717,23 @@ def search_receipts(f: ReceiptFilter, scope: Scope, *, uow: UnitOfWork) -> list[
         stmt = stmt.where(Receipt.issued_on <= f.date_to)
     stmt = stmt.order_by(Receipt.issued_at.desc(), Receipt.number.desc()).limit(f.limit)
     with uow:
-        return [
-            {
-                "id": str(r.id),
-                "series": r.series,
-                "number": r.number,
-                "kind": r.kind,
-                "issued_at": r.issued_at,
-                "payer_name": r.payer_name,
-                "dossier_code": r.dossier_code,
-                "total_amount": r.total_amount,
-                "status": r.status,
-                "tax_authority_status": r.tax_authority_status,
-                "agency_code": r.agency_code,
-            }
-            for r in uow.session.scalars(stmt)
-        ]
+        return [_receipt_row(r) for r in uow.session.scalars(stmt)]
+
+
+def _receipt_row(r: Receipt) -> dict[str, Any]:
+    return {
+        "id": str(r.id),
+        "series": r.series,
+        "number": r.number,
+        "kind": r.kind,
+        "issued_at": r.issued_at,
+        "payer_name": r.payer_name,
+        "dossier_code": r.dossier_code,
+        "total_amount": r.total_amount,
+        "status": r.status,
+        "tax_authority_status": r.tax_authority_status,
+        "agency_code": r.agency_code,
+    }
 
 
 # ---------------------------------------------------------------- admin (catalog, read-only)
