@@ -45,8 +45,14 @@ def _scoped(stmt: SelectT, column: Any, scope: Scope) -> SelectT:
     return stmt if scope is None else stmt.where(column.in_(list(scope)))
 
 
+CHANNELS = ("bank", "paygov", "pos")  # VietQR transfer, national portal, card at the counter
+
+
 def channel_of(provider: str) -> str:
-    return provider.split(":")[0]
+    """The collection channel of a transaction's provider. A credit first seen on the bank
+    statement (provider ``statement``) is a transfer whose notification never came."""
+    name = provider.split(":")[0]
+    return "bank" if name == "statement" else name
 
 
 def collections(session: Session, scope: Scope, start: datetime, end: datetime) -> dict[str, int]:
@@ -61,7 +67,7 @@ def collections(session: Session, scope: Scope, start: datetime, end: datetime) 
         )
         .group_by(PaymentTransaction.provider)
     )
-    out: dict[str, int] = {"bank": 0, "paygov": 0, "pos": 0, "statement": 0}
+    out: dict[str, int] = dict.fromkeys(CHANNELS, 0)
     for provider, amount in session.execute(_scoped(stmt, PaymentRequest.agency_code, scope)):
         key = channel_of(provider)
         out[key] = out.get(key, 0) + int(amount)
