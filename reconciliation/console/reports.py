@@ -20,9 +20,16 @@ from sqlalchemy.orm import Session
 from payments.catalog.models import Procedure
 from payments.clock import VN_TZ, as_utc, day_bounds
 from payments.payment_requests.models import PaymentRequest
-from payments.transactions.models import PaymentTransaction, TxnState
+from payments.transactions.models import PaymentTransaction
 from payments.uow import UnitOfWork
-from reconciliation.console.services import Scope, _scoped, channel_of, collections, reductions
+from reconciliation.console.services import (
+    Scope,
+    _scoped,
+    applied_in,
+    channel_of,
+    collections,
+    reductions,
+)
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DETAIL_HEADER = (
@@ -61,14 +68,6 @@ def _vn_day(session: Session, column: Any) -> Any:
     return func.date(column, "+7 hours")
 
 
-def _applied(start: datetime, end: datetime) -> Any:
-    return (
-        PaymentTransaction.state == TxnState.APPLIED,
-        PaymentTransaction.occurred_at >= start,
-        PaymentTransaction.occurred_at < end,
-    )
-
-
 def report(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> Report:
     """Collections per day, channel and procedure, and reductions granted, in [start, end]."""
     lo, _ = day_bounds(start)
@@ -80,7 +79,7 @@ def report(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> Report:
             _scoped(
                 select(day, func.sum(PaymentTransaction.amount))
                 .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
-                .where(*_applied(lo, hi))
+                .where(*applied_in(s, scope, lo, hi))
                 .group_by(day),
                 PaymentRequest.agency_code,
                 scope,
@@ -101,7 +100,7 @@ def report(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> Report:
                 )
                 .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
                 .join(Procedure, Procedure.code == PaymentRequest.procedure_code)
-                .where(*_applied(lo, hi))
+                .where(*applied_in(s, scope, lo, hi))
                 .group_by(PaymentRequest.procedure_code, Procedure.name)
                 .order_by(func.sum(PaymentTransaction.amount).desc()),
                 PaymentRequest.agency_code,
@@ -127,6 +126,11 @@ def detail_rows(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> lis
     """Every payment applied in [start, end]: what the exports list line by line."""
     lo, _ = day_bounds(start)
     _, hi = day_bounds(end)
+    with uow:
+        return _detail_rows(uow.session, scope, lo, hi)
+
+
+def _detail_rows(s: Session, scope: Scope, lo: datetime, hi: datetime) -> list[tuple[Any, ...]]:
     stmt = _scoped(
         select(
             PaymentTransaction.occurred_at,
@@ -139,25 +143,24 @@ def detail_rows(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> lis
             PaymentTransaction.amount,
         )
         .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
-        .where(*_applied(lo, hi))
+        .where(*applied_in(s, scope, lo, hi))
         .order_by(PaymentTransaction.occurred_at, PaymentTransaction.id),
         PaymentRequest.agency_code,
         scope,
     )
-    with uow:
-        return [
-            (
-                as_utc(at).astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S"),
-                dossier,
-                ref,
-                payer,
-                proc,
-                channel_of(provider),
-                ptid,
-                int(amount),
-            )
-            for at, dossier, ref, payer, proc, provider, ptid, amount in uow.session.execute(stmt)
-        ]
+    return [
+        (
+            as_utc(at).astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+            dossier,
+            ref,
+            payer,
+            proc,
+            channel_of(provider),
+            ptid,
+            int(amount),
+        )
+        for at, dossier, ref, payer, proc, provider, ptid, amount in s.execute(stmt)
+    ]
 
 
 def to_csv(rows: Iterable[Sequence[Any]]) -> bytes:
