@@ -484,7 +484,14 @@ def test_the_nightly_job_reconciles_the_previous_day_of_every_account(
     from reconciliation.jobs import JOB_ID
 
     [job] = [j for j in JOBS if j.id == JOB_ID]
-    assert (job.trigger, job.trigger_args["hour"], job.trigger_args["minute"]) == ("cron", 1, 30)
+    # from 01:30 in Hà Nội, then hourly so a failed night is retried; one finished run a day
+    assert (job.trigger, job.trigger_args["hour"], job.trigger_args["minute"]) == (
+        "cron",
+        "1-23",
+        30,
+    )
+    assert job.trigger_args["timezone"] == "Asia/Ho_Chi_Minh"
+    assert job.period_seconds == 24 * 3600
 
     first = job.func(container)
     second = job.func(container)
