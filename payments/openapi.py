@@ -30,6 +30,9 @@ class ProblemOut(Schema):
     code = fields.String()
     errors = fields.Raw()
     request_id = fields.String()
+    # a rejected statement names the line (or spreadsheet row) that failed, and why
+    line = fields.Integer(allow_none=True)
+    reason = fields.String()
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class Operation:
     path_params: tuple[str, ...] = ()
     errors: tuple[int, ...] = (401, 403, 422)
     content_type: str = "application/json"
+    # further success statuses answering the same schema (e.g. 200 beside 201: nothing was new)
+    also_ok: tuple[int, ...] = ()
     extra_responses: dict[int, str] = field(default_factory=dict)
 
 
@@ -146,7 +151,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         "summary": op.summary,
         "operationId": op.method + op.path.replace("/", "_").replace("{", "").replace("}", ""),
         "responses": {
-            str(op.status): ok,
+            **{str(code): ok for code in (op.status, *op.also_ok)},
             **{str(code): {"description": "Problem", "content": problem} for code in op.errors},
         },
         "parameters": [],

@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from payments.clock import utcnow
 from payments.http import Container
@@ -51,10 +51,14 @@ def lock_key(job_id: str) -> int:
     return zlib.crc32(f"thuphi:{job_id}".encode())
 
 
+# periods start on Hà Nội's clock (UTC+7 all year): a daily job's period is a business day
+LOCAL_OFFSET_SECONDS = 7 * 3600
+
+
 def period_of(job: Job, now: datetime) -> str | None:
     if job.period_seconds is None:
         return None
-    return str(int(now.timestamp()) // job.period_seconds)
+    return str((int(now.timestamp()) + LOCAL_OFFSET_SECONDS) // job.period_seconds)
 
 
 def run_job(container: Container, job: Job, now: datetime | None = None) -> Any:
@@ -94,14 +98,27 @@ def _run_once(container: Container, job: Job, now: datetime) -> Any:
 
 
 def _claim_period(container: Container, job_id: str, period: str, now: datetime) -> bool:
-    try:
-        with container.uow() as uow:
+    """Claim ``period`` for this scheduler; False when it already ran (or runs) elsewhere.
+
+    A claim left unfinished means the run that made it failed or died: on PostgreSQL we hold
+    the job's advisory lock here, so its runner is gone (a live one would hold the lock), and a
+    SQLite deployment has one scheduler. Such a claim is taken over, so the job runs again.
+    """
+    with container.uow() as uow:
+        row = uow.session.get(JobRun, (job_id, period))
+        if row is None:
             uow.session.add(
                 JobRun(job_id=job_id, period=period, scheduler_id=SCHEDULER_ID, started_at=now)
             )
+        elif row.finished_at is None:
+            log.warning("job_retrying_unfinished_period", job=job_id, period=period)
+            row.scheduler_id, row.started_at = SCHEDULER_ID, now
+        else:
+            return False
+        try:
             uow.commit()
-    except IntegrityError:
-        return False
+        except IntegrityError:  # claimed by a scheduler without the lock (should not happen)
+            return False
     return True
 
 
@@ -142,5 +159,10 @@ def build_scheduler(container: Container, background: bool = False) -> Any:
             replace_existing=True,
             **job.trigger_args,
         )
-    heartbeat(container)
+    try:
+        heartbeat(container)
+    except OperationalError:
+        # the database may still be starting (a host boot, a failover): the jobs retry on their
+        # own schedule, so wait for it instead of exiting
+        log.warning("scheduler.database_unreachable", retry_in_seconds=15)
     return scheduler

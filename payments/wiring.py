@@ -18,7 +18,25 @@ def wire(container: Container) -> None:
 
     container.registry.add(webhook_subscriber(container.settings))
     _wire_receipts(container)
+    _wire_metrics()
     register_jobs()
+
+
+def _wire_metrics() -> None:
+    """Business gauges of receipts and reconciliation, read from their tables on each scrape."""
+    from payments.ops.metrics import GAUGE_QUERIES
+
+    GAUGE_QUERIES["thuphi_receipts"] = (
+        "Receipts by status and tax authority status (pending = not yet accepted)",
+        "SELECT status, tax_authority_status, count(*) FROM receipts "
+        "GROUP BY status, tax_authority_status",
+        ["status", "tax_status"],
+    )
+    GAUGE_QUERIES["thuphi_reconciliation_exceptions"] = (
+        "Reconciliation exceptions by reason and status (open = still to explain)",
+        "SELECT reason, status, count(*) FROM recon_exceptions GROUP BY reason, status",
+        ["reason", "status"],
+    )
 
 
 def _wire_receipts(container: Container) -> None:

@@ -6,6 +6,7 @@ send a provider. They never touch the database; the payments package turns their
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -244,3 +245,14 @@ def split_secrets(configured: str) -> list[str]:
     if not secrets:
         raise ValueError("no secret configured")
     return secrets
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    """A callback body as a JSON object, or ``CallbackRejected(MALFORMED)`` saying why not."""
+    try:
+        message = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CallbackRejected(RejectReason.MALFORMED, "body is not JSON") from exc
+    if not isinstance(message, dict):
+        raise CallbackRejected(RejectReason.MALFORMED, "body is not a JSON object")
+    return message

@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -58,6 +59,13 @@ class Receipt(Base):
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
         Index("ix_receipts_agency_issued_at", "agency_code", "issued_at"),
         Index("ix_receipts_tax_status", "tax_authority_status"),
+        # the dashboard counts the few receipts not accepted yet, per agency
+        Index(
+            "ix_receipts_tax_not_accepted",
+            "agency_code",
+            postgresql_where=text("tax_authority_status <> 'accepted'"),
+            sqlite_where=text("tax_authority_status <> 'accepted'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

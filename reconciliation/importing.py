@@ -226,7 +226,7 @@ def _copy_lines(
     with cursor.copy(f"COPY recon_lines_in ({cols}) FROM STDIN") as copy:
         for i, row in enumerate(rows, 1):
             copy.write_row(row)
-            if progress and i % 100_000 == 0:
+            if progress and i % 10_000 == 0:
                 progress("copy", i, total)
     result = session.execute(
         text(

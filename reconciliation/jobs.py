@@ -8,8 +8,10 @@ from payments.http import Container
 from reconciliation.runs import previous_business_day, reconcile_all
 
 JOB_ID = "reconcile_previous_day"
-# 01:30 in Hà Nội: the banks' end-of-day statements are in, and D+1 bookings of late transfers
-TRIGGER_ARGS = {"hour": 1, "minute": 30, "timezone": "Asia/Ho_Chi_Minh"}
+# from 01:30 in Hà Nội (the banks' end-of-day statements are in, and D+1 bookings of late
+# transfers), hourly: the day is done once one run finishes, and a run that
+# failed or died is tried again at the next half hour
+TRIGGER_ARGS = {"hour": "1-23", "minute": 30, "timezone": "Asia/Ho_Chi_Minh"}
 PERIOD_SECONDS = 24 * 3600
 
 

@@ -335,7 +335,7 @@ def reconcile_day(
         result = reconcile(day)
         del day
     report("matched", len(result.matches), len(result.matches) + len(result.exceptions))
-    apply_credits((_event(c) for c in result.credits), uow=uow)
+    apply_credits(_reporting(map(_event, result.credits), len(result.credits), report), uow=uow)
     report("applied", len(result.credits), len(result.credits))
     for attempt in range(2):
         try:
@@ -355,6 +355,16 @@ def reconcile_day(
         "reconciled", account=cmd.account_id, day=str(cmd.day), **view["summary"]["exceptions"]
     )
     return view
+
+
+def _reporting(
+    events: Iterator[ProviderEvent], total: int, report: Progress
+) -> Iterator[ProviderEvent]:
+    """The events, reporting every 10,000 taken (applying a million credits takes minutes)."""
+    for done, event in enumerate(events, 1):
+        if done % 10_000 == 0:
+            report("applying", done, total)
+        yield event
 
 
 def _event(credit: CreditOut) -> ProviderEvent:
@@ -525,10 +535,17 @@ def reconcile_all(
             uow.session.scalars(select(BeneficiaryAccount.id).order_by(BeneficiaryAccount.id))
         )
     out = []
+    failed: list[Exception] = []
     for i, account_id in enumerate(accounts, 1):
-        out.append(reconcile_day(ReconcileDay(account_id, day, actor), uow=uow))
+        try:
+            out.append(reconcile_day(ReconcileDay(account_id, day, actor), uow=uow))
+        except Exception as exc:  # one account's failure must not leave the others unreconciled
+            log.exception("reconciliation_failed", account=account_id, day=str(day))
+            failed.append(exc)
         if progress:
             progress("accounts", i, len(accounts))
+    if failed:
+        raise failed[0]
     return out
 
 

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from werkzeug.datastructures import FileStorage
 
 from reconciliation.models import Action, Reason
 from reconciliation.parsers import FORMATS
 
 
 class StatementUploadIn(Schema):
-    """Form fields of ``POST /api/v1/accounts/{id}/statements`` besides the ``file`` part."""
+    """The multipart/form-data body of ``POST /api/v1/accounts/{id}/statements``: the statement
+    ``file`` and, optionally, its ``format`` (detected from the content when left out)."""
 
-    format = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FORMATS))
+    file = fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": "The statement file"},
+    )
+    format = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(FORMATS),
+        metadata={"description": "Skips format detection"},
+    )
+
+    @validates("file")
+    def _is_a_file_part(self, value: Any, **_: Any) -> None:
+        if not isinstance(value, FileStorage):
+            raise ValidationError("send the statement as a multipart 'file' part")
 
 
 class StatementImportOut(Schema):

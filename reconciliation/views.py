@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from payments.auth.models import Scope
-from payments.errors import ValidationFailed
 from payments.http import authenticate, json_body, load, reply, uow
 from payments.openapi import OPERATIONS, Operation
 from reconciliation import importing, runs
@@ -29,10 +28,8 @@ def _actor(client_id: str) -> str:
 @bp.post("/accounts/<account_id>/statements")
 def upload_statement(account_id: str) -> tuple[Response, int]:
     principal = authenticate(Scope.RECONCILIATION_WRITE)
-    form = load(StatementUploadIn(), request.form.to_dict())
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationFailed({"file": ["a multipart 'file' part is required"]})
+    form = load(StatementUploadIn(), {**request.form.to_dict(), **request.files.to_dict()})
+    upload = form["file"]
     cmd = importing.ImportStatement(
         account_id, upload.read(), upload.filename, form["format"], _actor(principal.client_id)
     )
@@ -67,13 +64,15 @@ OPERATIONS.extend(
         Operation(
             "post",
             "/api/v1/accounts/{account_id}/statements",
-            "Import a bank statement (multipart 'file', optional 'format')",
+            "Import a bank statement (multipart 'file', optional 'format'); 201 when it added "
+            "lines, 200 when every line was already known",
             scope="reconciliation:write",
             body=StatementUploadIn,
             response=StatementImportOut,
             status=201,
+            also_ok=(200,),
             path_params=("account_id",),
-            errors=(401, 403, 404, 422),
+            errors=(401, 403, 404, 413, 422),
             content_type="multipart/form-data",
         ),
         Operation(

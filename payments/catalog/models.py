@@ -139,7 +139,7 @@ class ReductionPolicy(Base):
 
 class CatalogState(Base):
     """One row whose token changes whenever a catalog table does (database triggers, migration
-    0006): processes cache what quotes need and ask only for this token."""
+    0007): processes cache what quotes need and ask only for this token."""
 
     __tablename__ = "catalog_state"
 

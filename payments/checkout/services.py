@@ -31,7 +31,7 @@ from payments.payment_requests.models import (
 )
 from payments.payment_requests.services import present, qr_account_number, transfer_payload
 from payments.uow import UnitOfWork
-from payments.vietqr.images import render_png, render_svg
+from payments.vietqr.images import render_both, render_png, render_svg
 
 ImageFormat = Literal["png", "svg"]
 MIMETYPES: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml"}
@@ -321,7 +321,8 @@ def _cached(session: Session, request_id: Any, fmt: ImageFormat) -> bytes | None
 def _store(uow: UnitOfWork, request_id: Any, payload: str, fmt: ImageFormat) -> bytes:
     """Render both images and insert them unless a concurrent view did first; either way answer
     with the stored row, so every viewer gets the same bytes."""
-    png, svg = render_png(payload), render_svg(payload).decode()
+    png, svg_bytes = render_both(payload)
+    svg = svg_bytes.decode()
     with uow:
         dialect = postgresql if uow.dialect == "postgresql" else sqlite
         uow.session.execute(

@@ -93,14 +93,26 @@ def fan_out(uow: UnitOfWork, registry: Registry, batch: int = 500) -> int:
 def deliver_due(
     uow: UnitOfWork, registry: Registry, now: datetime | None = None, limit: int = 200
 ) -> int:
-    """Deliver up to ``limit`` due deliveries, one transaction each. Returns how many were tried."""
+    """Deliver up to ``limit`` due deliveries, one transaction each. Returns how many were tried.
+
+    A subscriber whose delivery fails is not tried again in the same pass: while a partner is
+    down, each of its deliveries would pay its timeouts in turn and hold up everyone queued
+    behind it. Its due deliveries wait for the next pass; the failed one backs off as usual.
+    """
     tried = 0
-    while tried < limit and _deliver_one(uow, registry, now or utcnow()):
+    failing: set[str] = set()
+    while tried < limit:
+        outcome = _deliver_one(uow, registry, now or utcnow(), failing)
+        if outcome is None:
+            break
         tried += 1
     return tried
 
 
-def _deliver_one(uow: UnitOfWork, registry: Registry, now: datetime) -> bool:
+def _deliver_one(
+    uow: UnitOfWork, registry: Registry, now: datetime, failing: set[str]
+) -> bool | None:
+    """Claim and attempt the next due delivery: whether it succeeded, or None when none is due."""
     with uow:
         stmt = (
             select(OutboxDelivery)
@@ -111,13 +123,17 @@ def _deliver_one(uow: UnitOfWork, registry: Registry, now: datetime) -> bool:
             .order_by(OutboxDelivery.next_attempt_at, OutboxDelivery.id)
             .limit(1)
         )
+        if failing:
+            stmt = stmt.where(OutboxDelivery.subscriber.not_in(failing))
         delivery = next(iter(_claim(uow.session, stmt)), None)
         if delivery is None:
-            return False
+            return None
         subscriber = registry.subscribers.get(delivery.subscriber)
-        _attempt(uow.session, delivery, subscriber, registry.max_attempts, now)
+        delivered = _attempt(uow.session, delivery, subscriber, registry.max_attempts, now)
         uow.commit()
-        return True
+        if not delivered:
+            failing.add(delivery.subscriber)
+        return delivered
 
 
 def _attempt(
@@ -126,7 +142,8 @@ def _attempt(
     subscriber: Subscriber | None,
     max_attempts: int,
     now: datetime,
-) -> None:
+) -> bool:
+    """Run the subscriber's handler once; whether the delivery succeeded."""
     delivery.attempts += 1
     try:
         if subscriber is None:
@@ -140,10 +157,11 @@ def _attempt(
             log.warning("outbox_parked", delivery_id=delivery.id, subscriber=delivery.subscriber)
         else:
             delivery.next_attempt_at = now + backoff(delivery.attempts)
-        return
+        return False
     delivery.status = DeliveryStatus.DELIVERED
     delivery.delivered_at = now
     delivery.last_error = None
+    return True
 
 
 def retry_parked(uow: UnitOfWork, delivery_ids: Iterable[int] | None = None) -> int:

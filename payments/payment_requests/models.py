@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,6 +42,14 @@ class PaymentRequest(Base):
         CheckConstraint("total_amount >= 0", name="total_not_negative"),
         CheckConstraint("paid_amount >= 0", name="paid_not_negative"),
         Index("ix_payment_requests_status_expires_at", "status", "expires_at"),
+        # the console: an agency's requests of a month; its open requests (a partial index)
+        Index("ix_payment_requests_agency_created", "agency_code", "created_at"),
+        Index(
+            "ix_payment_requests_open",
+            "agency_code",
+            postgresql_where=text("status IN ('pending', 'partially_paid')"),
+            sqlite_where=text("status IN ('pending', 'partially_paid')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -85,6 +94,13 @@ class PaymentLine(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("amount >= 0 AND normal_amount >= amount", name="amount_within_normal"),
+        # the console's reductions total reads only the reduced lines
+        Index(
+            "ix_payment_lines_reduced",
+            "payment_request_id",
+            postgresql_where=text("reduction_policy_id IS NOT NULL"),
+            sqlite_where=text("reduction_policy_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

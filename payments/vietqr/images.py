@@ -15,9 +15,11 @@ import qrcode.image.svg
 
 from payments.vietqr.codec import decode
 
-__all__ = ["render_png", "render_svg"]
+__all__ = ["render_both", "render_png", "render_svg"]
 
 QUIET_ZONE = 4  # modules of white border the QR specification asks for
+PNG, SVG = qrcode.image.pil.PilImage, qrcode.image.svg.SvgPathImage
+SVG_BOX = 10  # the box size the SVG has always been rendered with (same bytes as before)
 
 
 def _qr(payload: str, box_size: int, factory: type) -> qrcode.QRCode:
@@ -33,17 +35,25 @@ def _qr(payload: str, box_size: int, factory: type) -> qrcode.QRCode:
     return qr
 
 
+def _image(qr: qrcode.QRCode, box_size: int, factory: type) -> bytes:
+    qr.box_size = box_size
+    buffer = io.BytesIO()
+    qr.make_image(image_factory=factory).save(buffer)
+    return buffer.getvalue()
+
+
 def render_png(payload: str, *, box_size: int = 8) -> bytes:
     """A black-on-white PNG, ``box_size`` pixels per module."""
-    image = _qr(payload, box_size, qrcode.image.pil.PilImage).make_image()
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue()
+    return _image(_qr(payload, box_size, PNG), box_size, PNG)
 
 
 def render_svg(payload: str) -> bytes:
     """A standalone SVG document (one path), one user unit per module, quiet zone included."""
-    image = _qr(payload, 10, qrcode.image.svg.SvgPathImage).make_image()
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue()
+    return _image(_qr(payload, SVG_BOX, SVG), SVG_BOX, SVG)
+
+
+def render_both(payload: str) -> tuple[bytes, bytes]:
+    """``(render_png(payload), render_svg(payload))``, byte for byte, from one symbol: choosing
+    the mask pattern is most of a render's cost, so it is done once."""
+    qr = _qr(payload, 8, PNG)
+    return _image(qr, 8, PNG), _image(qr, SVG_BOX, SVG)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from providers.base import (
     RejectReason,
     TxnStatus,
     header_value,
+    load_json_object,
     split_secrets,
 )
 
@@ -39,7 +39,7 @@ def parse_notification(
     Raises ``CallbackRejected`` (unauthorized, malformed).
     """
     check_api_key(header_value(headers, "Authorization"), api_keys)
-    message = _load_object(body)
+    message = load_json_object(body)
     fields = _fields(message)
     kind = mapping.TRANSFER_KIND.get(fields["transferType"].lower())
     if kind is None:
@@ -74,16 +74,6 @@ def check_api_key(authorization: str | None, api_keys: str) -> None:
         matched |= hmac.compare_digest(given.strip().encode(), key.encode())
     if not matched:
         raise CallbackRejected(RejectReason.UNAUTHORIZED, "unknown api key")
-
-
-def _load_object(body: bytes) -> dict[str, Any]:
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CallbackRejected(RejectReason.MALFORMED, "body is not JSON") from exc
-    if not isinstance(message, dict):
-        raise CallbackRejected(RejectReason.MALFORMED, "body is not a JSON object")
-    return message
 
 
 def _fields(message: Mapping[str, Any]) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from providers.base import (
     ProviderEvent,
     RejectReason,
     TxnStatus,
+    load_json_object,
 )
 from providers.paygov import mapping
 from providers.paygov.schemas import (
@@ -42,7 +42,7 @@ def parse_result(body: bytes, secret: str) -> ProviderEvent:
     Raises ``CallbackRejected`` (malformed, unexpected_message, bad_signature). The hash is checked
     before any field is trusted; ``MaLoi`` "00" is paid, known failures failed, the rest pending.
     """
-    message = _load_object(body)
+    message = load_json_object(body)
     missing = [name for name in RESULT_REQUIRED if not isinstance(message.get(name), str)]
     if missing:
         raise CallbackRejected(RejectReason.MALFORMED, f"missing or non-string: {missing}")
@@ -121,16 +121,6 @@ def build_ack(
 def request_fields(body: bytes) -> dict[str, Any]:
     """Whatever object ``body`` holds (empty when not JSON), for ``build_ack`` after a rejection."""
     try:
-        return _load_object(body)
+        return load_json_object(body)
     except CallbackRejected:
         return {}
-
-
-def _load_object(body: bytes) -> dict[str, Any]:
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CallbackRejected(RejectReason.MALFORMED, "body is not JSON") from exc
-    if not isinstance(message, dict):
-        raise CallbackRejected(RejectReason.MALFORMED, "body is not a JSON object")
-    return message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from providers.base import (
     RejectReason,
     Settlement,
     header_value,
+    load_json_object,
 )
 from providers.pos import mapping
 from providers.pos.schemas import (
@@ -46,7 +46,7 @@ def parse_callback(
     signing.verify(
         body, header_value(headers, signing.SIGNATURE_HEADER), secret, now=now, tolerance=tolerance
     )
-    message = _load_object(body)
+    message = load_json_object(body)
     if message.get("type") == "settlement":
         return _settlement(message)
     return _payment(message)
@@ -96,16 +96,6 @@ def _settlement(message: dict[str, Any]) -> Settlement:
         currency=mapping.currency(str(message.get("currency") or "VND")),
         raw=message,
     )
-
-
-def _load_object(body: bytes) -> dict[str, Any]:
-    try:
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CallbackRejected(RejectReason.MALFORMED, "body is not JSON") from exc
-    if not isinstance(message, dict):
-        raise CallbackRejected(RejectReason.MALFORMED, "body is not a JSON object")
-    return message
 
 
 def _strings(message: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, str]:

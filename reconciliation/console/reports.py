@@ -20,9 +20,16 @@ from sqlalchemy.orm import Session
 from payments.catalog.models import Procedure
 from payments.clock import VN_TZ, as_utc, day_bounds
 from payments.payment_requests.models import PaymentRequest
-from payments.transactions.models import PaymentTransaction, TxnState
+from payments.transactions.models import PaymentTransaction
 from payments.uow import UnitOfWork
-from reconciliation.console.services import Scope, _scoped, channel_of, collections, reductions
+from reconciliation.console.services import (
+    CHANNELS,
+    Scope,
+    _scoped,
+    applied_in,
+    channel_of,
+    reductions,
+)
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DETAIL_HEADER = (
@@ -61,62 +68,77 @@ def _vn_day(session: Session, column: Any) -> Any:
     return func.date(column, "+7 hours")
 
 
-def _applied(start: datetime, end: datetime) -> Any:
-    return (
-        PaymentTransaction.state == TxnState.APPLIED,
-        PaymentTransaction.occurred_at >= start,
-        PaymentTransaction.occurred_at < end,
-    )
-
-
 def report(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> Report:
     """Collections per day, channel and procedure, and reductions granted, in [start, end]."""
     lo, _ = day_bounds(start)
     _, hi = day_bounds(end)
     with uow:
         s = uow.session
+        # one pass over the window's payments; the day, channel and procedure tables are its sums
         day = _vn_day(s, PaymentTransaction.occurred_at)
-        by_day = s.execute(
-            _scoped(
-                select(day, func.sum(PaymentTransaction.amount))
-                .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
-                .where(*_applied(lo, hi))
-                .group_by(day),
-                PaymentRequest.agency_code,
-                scope,
-            )
-        )
-        totals = {_as_date(d): int(v or 0) for d, v in by_day}
-        per_day = [
-            (d, totals.get(d, 0))
-            for d in (start + timedelta(days=i) for i in range((end - start).days + 1))
-        ]
-        by_procedure = s.execute(
+        rows = s.execute(
             _scoped(
                 select(
+                    day,
+                    PaymentTransaction.provider,
                     PaymentRequest.procedure_code,
-                    Procedure.name,
                     func.count(),
                     func.sum(PaymentTransaction.amount),
                 )
                 .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
-                .join(Procedure, Procedure.code == PaymentRequest.procedure_code)
-                .where(*_applied(lo, hi))
-                .group_by(PaymentRequest.procedure_code, Procedure.name)
-                .order_by(func.sum(PaymentTransaction.amount).desc()),
+                .where(*applied_in(s, scope, lo, hi))
+                .group_by(day, PaymentTransaction.provider, PaymentRequest.procedure_code),
                 PaymentRequest.agency_code,
                 scope,
             )
-        )
-        per_procedure = [(c, n, int(k), int(v or 0)) for c, n, k, v in by_procedure]
+        ).all()
+        codes = {code for _, _, code, _, _ in rows}
+        names = {
+            code: name
+            for code, name in s.execute(
+                select(Procedure.code, Procedure.name).where(Procedure.code.in_(codes))
+            )
+        }
         return Report(
             start,
             end,
-            per_day,
-            collections(s, scope, lo, hi),
-            per_procedure,
+            _per_day(rows, start, end),
+            _per_channel(rows),
+            _per_procedure(rows, names),
             reductions(s, scope, lo, hi),
         )
+
+
+Grouped = Sequence[Any]  # (day, provider, procedure code, payments, đồng)
+
+
+def _per_day(rows: Iterable[Grouped], start: date, end: date) -> list[tuple[date, int]]:
+    totals: dict[date, int] = {}
+    for d, _, _, _, amount in rows:
+        totals[_as_date(d)] = totals.get(_as_date(d), 0) + int(amount or 0)
+    days = (start + timedelta(days=i) for i in range((end - start).days + 1))
+    return [(d, totals.get(d, 0)) for d in days]
+
+
+def _per_channel(rows: Iterable[Grouped]) -> dict[str, int]:
+    out: dict[str, int] = dict.fromkeys(CHANNELS, 0)
+    for _, provider, _, _, amount in rows:
+        key = channel_of(provider)
+        out[key] = out.get(key, 0) + int(amount or 0)
+    return out
+
+
+def _per_procedure(
+    rows: Iterable[Grouped], names: dict[str, str]
+) -> list[tuple[str, str, int, int]]:
+    counts: dict[str, list[int]] = {}
+    for _, _, code, n, amount in rows:
+        if code in names:  # the join on procedures the per-procedure table always had
+            count = counts.setdefault(code, [0, 0])
+            count[0] += int(n)
+            count[1] += int(amount or 0)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1][1], item[0]))
+    return [(code, names[code], n, amount) for code, (n, amount) in ranked]
 
 
 def _as_date(value: Any) -> date:
@@ -127,6 +149,11 @@ def detail_rows(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> lis
     """Every payment applied in [start, end]: what the exports list line by line."""
     lo, _ = day_bounds(start)
     _, hi = day_bounds(end)
+    with uow:
+        return _detail_rows(uow.session, scope, lo, hi)
+
+
+def _detail_rows(s: Session, scope: Scope, lo: datetime, hi: datetime) -> list[tuple[Any, ...]]:
     stmt = _scoped(
         select(
             PaymentTransaction.occurred_at,
@@ -139,25 +166,24 @@ def detail_rows(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> lis
             PaymentTransaction.amount,
         )
         .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
-        .where(*_applied(lo, hi))
+        .where(*applied_in(s, scope, lo, hi))
         .order_by(PaymentTransaction.occurred_at, PaymentTransaction.id),
         PaymentRequest.agency_code,
         scope,
     )
-    with uow:
-        return [
-            (
-                as_utc(at).astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S"),
-                dossier,
-                ref,
-                payer,
-                proc,
-                channel_of(provider),
-                ptid,
-                int(amount),
-            )
-            for at, dossier, ref, payer, proc, provider, ptid, amount in uow.session.execute(stmt)
-        ]
+    return [
+        (
+            as_utc(at).astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+            dossier,
+            ref,
+            payer,
+            proc,
+            channel_of(provider),
+            ptid,
+            int(amount),
+        )
+        for at, dossier, ref, payer, proc, provider, ptid, amount in s.execute(stmt)
+    ]
 
 
 def to_csv(rows: Iterable[Sequence[Any]]) -> bytes:

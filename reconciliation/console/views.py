@@ -193,6 +193,8 @@ def account(account_id: str) -> str:
 @bp.post("/accounts/<account_id>/statements")
 @login_required
 def upload_statement(account_id: str) -> Response:
+    # another agency's account is a 404 before its file is even read (no 422 that tells apart)
+    _visible_or_404(services.account_visible(account_id, agency_scope(), uow=uow()) or None)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationFailed({"file": [t("choose_file")]})
@@ -265,6 +267,21 @@ def run_day(account_id: str, day: str) -> Response:
     cmd = runs.ReconcileDay(account_id, _day(day), actor())
     runs.reconcile_day(cmd, uow=uow(), principal=console_principal())
     return redirect(url_for("console.day", account_id=account_id, day=day, done="run"), 303)
+
+
+@bp.get("/runs/<run_id>")
+@login_required
+def run(run_id: str) -> Response:
+    where = _visible_or_404(services.run_account(run_id, agency_scope(), uow=uow()))
+    return redirect(url_for("console.day", account_id=where[0], day=where[1].isoformat()))
+
+
+@bp.get("/exceptions/<int:exception_id>")
+@login_required
+def exception(exception_id: int) -> Response:
+    where = _visible_or_404(services.exception_account(exception_id, agency_scope(), uow=uow()))
+    target = url_for("console.day", account_id=where[0], day=where[1].isoformat())
+    return redirect(f"{target}#exception-{exception_id}")
 
 
 @bp.post("/exceptions/<int:exception_id>/resolve")

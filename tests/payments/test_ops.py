@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from payments.scheduler import Job, heartbeat, run_job
+from payments.scheduler import Job, heartbeat, period_of, run_job
 
 
 def test_healthz_answers_while_the_process_lives(live_server: Any) -> None:
@@ -57,6 +62,36 @@ def test_a_periodic_job_runs_once_per_period(container: Any) -> None:
     assert calls == [1, 1]
 
 
+def test_a_failed_run_leaves_its_period_open_so_the_next_tick_runs_it_again(
+    container: Any,
+) -> None:
+    outcomes = [RuntimeError("statement not in yet"), None]
+    calls: list[int] = []
+
+    def flaky(_: Any) -> None:
+        calls.append(1)
+        failure = outcomes.pop(0)
+        if failure:
+            raise failure
+
+    job = Job("test_flaky", flaky, "cron", {"minute": 30}, period_seconds=24 * 3600)
+    moment = datetime(2026, 11, 22, 18, 30, tzinfo=UTC)  # 01:30 on 23 Nov in Hà Nội
+    with pytest.raises(RuntimeError):
+        run_job(container, job, moment)
+    run_job(container, job, moment.replace(hour=19))  # 02:30: the retry
+    run_job(container, job, moment.replace(hour=20))  # 03:30: done for the day
+    assert calls == [1, 1]
+
+
+def test_daily_periods_turn_at_midnight_in_ha_noi_not_in_utc() -> None:
+    job = Job("daily", lambda c: None, "cron", {}, period_seconds=24 * 3600)
+    late_evening = datetime(2026, 11, 23, 16, 59, tzinfo=UTC)  # 23:59 on 23 Nov in Hà Nội
+    just_after_midnight = datetime(2026, 11, 23, 17, 1, tzinfo=UTC)
+    next_morning = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 08:00 on 24 Nov, a new UTC day
+    assert period_of(job, late_evening) != period_of(job, just_after_midnight)
+    assert period_of(job, just_after_midnight) == period_of(job, next_morning)
+
+
 def test_two_schedulers_at_once_run_a_job_once(container: Any, backend: str) -> None:
     if backend != "postgresql":
         pytest.skip("two schedulers share one PostgreSQL; SQLite is single-process")
@@ -93,3 +128,40 @@ def test_a_database_migrated_by_a_newer_release_keeps_this_release_ready(
         conn.execute(text("INSERT INTO alembic_version VALUES ('from_the_future')"))
     assert migration_state(engine) == "ahead"
     engine.dispose()
+
+
+def test_a_scheduler_started_before_its_database_waits_for_it_instead_of_exiting(
+    tmp_path: Any,
+) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "THUPHI_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/test",
+    }
+    thuphi = str(Path(sys.executable).with_name("thuphi"))
+    with subprocess.Popen(
+        [thuphi, "scheduler"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as proc:
+        try:
+            seen = []
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and proc.stdout:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                seen.append(line)
+                if "scheduler.database_unreachable" in line:
+                    break
+            assert any("scheduler.database_unreachable" in line for line in seen), seen
+            time.sleep(1)
+            assert proc.poll() is None, "the scheduler keeps running, waiting for its database"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -262,7 +262,8 @@ def test_retry_parked_puts_back_only_the_deliveries_named(container: Container) 
     registry = registry_of(receipts, max_attempts=1)
     emit_committed(container, aggregate_id="req-1")
     emit_committed(container, aggregate_id="req-2")
-    assert run_outbox(container.uow(), registry) == 2
+    assert run_outbox(container.uow(), registry) == 1  # a failing subscriber: one try per pass
+    assert run_outbox(container.uow(), registry) == 1
     first, second = deliveries(container)
     assert first.status == second.status == DeliveryStatus.PARKED
 
@@ -303,6 +304,28 @@ def test_a_failing_subscriber_does_not_hold_back_another_subscriber_of_the_event
     assert len(to_fine.calls) == 1
     status = {d.subscriber: d.status for d in deliveries(container)}
     assert status == {"broken": DeliveryStatus.PENDING, "fine": DeliveryStatus.DELIVERED}
+
+
+def test_a_subscriber_that_fails_is_tried_once_per_pass_and_the_others_flow_past_it(
+    container: Container,
+) -> None:
+    down = Recorder(99)
+    broken, _ = subscriber("broken", "payment_request.", handler=down)
+    fine, to_fine = subscriber("fine", "payment_request.")
+    for n in range(5):
+        emit_committed(container, aggregate_id=f"req-{n}")
+
+    run_outbox(container.uow(), registry_of(broken, fine))
+
+    assert len(to_fine.calls) == 5
+    assert len(down.calls) == 1, "a partner that is down costs one attempt per pass, not five"
+    attempts = sorted(d.attempts for d in deliveries(container) if d.subscriber == "broken")
+    assert attempts == [0, 0, 0, 0, 1]
+    down.failures_left = 0
+    run_outbox(container.uow(), registry_of(broken, fine))  # the next pass: the four not due yet
+    assert len(down.calls) == 5
+    pending = [d for d in deliveries(container) if d.status == DeliveryStatus.PENDING]
+    assert [d.attempts for d in pending] == [1], "only the one that failed waits for its backoff"
 
 
 def test_a_delivery_for_a_subscriber_this_process_lacks_is_retried_not_dropped(

@@ -156,7 +156,9 @@ def test_a_rolled_back_issue_gives_its_number_back(kit: Kit) -> None:
 def test_without_a_series_for_the_year_the_delivery_waits_visibly_then_issues(
     kit: Kit,
 ) -> None:
-    clock = SteppingClock(NEW_YEARS_EVE.replace(year=2027, month=1, day=2))  # 2027, no 27T yet
+    clock = SteppingClock(
+        NEW_YEARS_EVE.replace(year=2028, month=1, day=2)
+    )  # the demo has 26T and 27T, no 28T
     kit.use_clock(clock)
     request = kit.create("1.001234")
     kit.pay(request)
@@ -164,13 +166,13 @@ def test_without_a_series_for_the_year_the_delivery_waits_visibly_then_issues(
     assert receipts_of(kit, request["id"]) == []
     late = pending_tax(uow=kit.container.uow())["unissued_payments"]
     assert [x["payment_request_id"] for x in late] == [request["id"]]
-    assert "no EBL01 receipt series for 2027" in late[0]["delivery"]["last_error"]
+    assert "no EBL01 receipt series for 2028" in late[0]["delivery"]["last_error"]
     assert late[0]["delivery"]["status"] == DeliveryStatus.PENDING
-    add_series(kit.container, (STP, "27TAB"))
-    kit.drain(now=clock.moment.replace(year=2028))  # past the backoff
+    add_series(kit.container, (STP, "28TAB"))
+    kit.drain(now=clock.moment.replace(year=2029))  # past the backoff
     [receipt] = receipts_of(kit, request["id"])
-    assert (receipt.series, receipt.number) == ("27TAB", 1)
-    assert receipt.issued_on.year == 2027
+    assert (receipt.series, receipt.number) == ("28TAB", 1)
+    assert receipt.issued_on.year == 2028
 
 
 def test_numbers_restart_at_one_in_the_new_years_series(kit: Kit) -> None:

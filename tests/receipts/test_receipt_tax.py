@@ -137,3 +137,23 @@ def test_the_cli_lists_shows_and_reports_the_backlog(kit: Kit) -> None:
     assert "receipts not accepted: 2" in human.output
     missing = runner.invoke(cli, ["receipts", "show", "nope", "--json"], obj=info)
     assert missing.exit_code == 1 and json.loads(missing.output)["code"] == "not-found"
+
+
+def test_metrics_count_receipts_the_tax_authority_has_not_accepted_yet(
+    kit: Kit, tax: FakeTaxAuthority
+) -> None:
+    clock = SteppingClock(DAY1)
+    wire_tax(kit, tax.url, clock)
+    tax.down = True
+    issue_on(kit, clock, DAY1, ["1.012345", "2.001610"])
+    with kit.container.uow() as uow:
+        issued = len(uow.session.scalars(select(Receipt)).all())
+    assert issued >= 2
+    scrape = create_app(container=kit.container).test_client().get("/metrics").text
+    assert f'thuphi_receipts{{status="issued",tax_status="pending"}} {issued}.0' in scrape
+
+    tax.down = False
+    kit.drain(now=datetime.now(UTC) + timedelta(days=1))
+    scrape = create_app(container=kit.container).test_client().get("/metrics").text
+    assert 'tax_status="pending"' not in scrape
+    assert f'thuphi_receipts{{status="issued",tax_status="accepted"}} {issued}.0' in scrape

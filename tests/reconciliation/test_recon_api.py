@@ -331,6 +331,61 @@ def test_every_action_is_in_a_hash_chained_audit_log_that_shows_tampering(
         assert audit.verify_chain(uow.session) == [entries[1].id]
 
 
+def _tamper(kind: str, session: Any, entries: list[AuditEntry]) -> int:
+    """Change the log as someone with database access might; returns the id that must show."""
+    from sqlalchemy import delete
+
+    second, third = entries[1], entries[2]
+    if kind == "edit":
+        session.execute(
+            update(AuditEntry).where(AuditEntry.id == second.id).values(data={"note": "sửa"})
+        )
+        return second.id
+    if kind == "delete":
+        session.execute(delete(AuditEntry).where(AuditEntry.id == second.id))
+        return third.id
+    if kind == "rehash":  # an edit with its own hash recomputed: the next link breaks
+        at = second.at
+        forged = audit.entry_hash(second.prev_hash, at, "someone", second.action, "x", {})
+        session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.id == second.id)
+            .values(actor="someone", entity="x", data={}, hash=forged)
+        )
+        return third.id
+    assert kind == "insert"  # a forged entry slipped in after the last one
+    session.add(
+        AuditEntry(
+            at=third.at,
+            actor="someone",
+            action="exception_resolved",
+            entity="exception:1",
+            data={},
+            prev_hash=audit.GENESIS,
+            hash="f" * 64,
+        )
+    )
+    session.flush()
+    return max(e.id for e in session.scalars(select(AuditEntry)))
+
+
+@pytest.mark.parametrize("kind", ["edit", "delete", "rehash", "insert"])
+def test_tampering_with_the_audit_log_is_found_where_it_happened(
+    api: Callable[..., requests.Session], container: Container, kind: str
+) -> None:
+    s = api(WRITE)
+    upload(s, csv_bytes("2026-11-02,,55000,khong ro,FT2,,,"))
+    run = get(s, f"/api/v1/reconciliations/{run_day(s).json()['id']}").json()
+    _resolve(s, run["exceptions"][0]["id"], action="dismiss", note="ok")
+
+    with container.uow() as uow:
+        entries = list(uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        assert len(entries) == 3 and audit.verify_chain(uow.session) == []
+        first_broken = _tamper(kind, uow.session, entries)
+
+        assert audit.verify_chain(uow.session)[:1] == [first_broken]
+
+
 def test_the_cli_imports_and_reconciles_with_one_json_document(
     container: Container,
     catalog: dict[str, Any],
@@ -365,6 +420,63 @@ def test_the_cli_imports_and_reconciles_with_one_json_document(
     assert (missing.exit_code, json.loads(missing.stdout)["code"]) == (1, "account-not-found")
 
 
+def test_the_cli_reports_progress_on_standard_error_and_names_a_failing_line(
+    container: Container,
+    catalog: dict[str, Any],
+    tmp_path: Path,
+    make_request: Callable[..., PaymentRequest],
+) -> None:
+    from payments.app import create_app
+    from payments.cli import cli
+    from payments.wiring import register_commands
+
+    register_commands(cli)
+    runner = create_app(container=container).test_cli_runner()
+    req = make_request(200_000)
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_bytes(
+        csv_bytes(f"2026-11-02,,200000,{req.reference},FT1,,,", "2026-11-02,,-1100,Phi,FT2,,,")
+    )
+    bad.write_bytes(csv_bytes("2026-11-02,,1000,ok,FT3,,,", "02/11/2026,,1000,bad date,FT4,,,"))
+
+    imported = runner.invoke(cli, ["statements", "import", "--account", ACCOUNT, str(good)])
+    run = runner.invoke(cli, ["reconcile", "--account", ACCOUNT, "--date", "2026-11-02", "--json"])
+    rejected = runner.invoke(cli, ["statements", "import", "--account", ACCOUNT, str(bad)])
+
+    assert imported.exit_code == 0, imported.output
+    assert "import: 2/2" in imported.stderr
+    assert "2 of 2 lines imported" in imported.stdout
+    assert [line.split(":")[0].strip() for line in run.stderr.splitlines()] == [
+        "loaded",
+        "matched",
+        "applied",
+        "stored",
+    ]
+    assert json.loads(run.stdout)["summary"]["matched"] == 1  # stdout stays one JSON document
+    assert rejected.exit_code == 1
+    assert "line 3" in rejected.stderr
+
+
+def test_a_long_import_reports_its_progress_as_it_goes(
+    container: Container, catalog: dict[str, Any]
+) -> None:
+    from reconciliation.importing import ImportStatement, import_statement
+
+    rows = [f"2026-11-02,,{1_000 + i},memo {i},FT{i},,," for i in range(12_000)]
+    reports: list[tuple[str, int, int]] = []
+
+    import_statement(
+        ImportStatement(ACCOUNT, csv_bytes(*rows)),
+        uow=container.uow(),
+        progress=lambda stage, done, total: reports.append((stage, done, total)),
+    )
+
+    assert len(reports) >= 2
+    assert all(total == 12_000 for _, _, total in reports)
+    assert reports[0][1] < 12_000 and reports[-1][1] == 12_000
+    assert [done for _, done, _ in reports] == sorted(done for _, done, _ in reports)
+
+
 def test_the_nightly_job_reconciles_the_previous_day_of_every_account(
     container: Container, catalog: dict[str, Any]
 ) -> None:
@@ -372,7 +484,14 @@ def test_the_nightly_job_reconciles_the_previous_day_of_every_account(
     from reconciliation.jobs import JOB_ID
 
     [job] = [j for j in JOBS if j.id == JOB_ID]
-    assert (job.trigger, job.trigger_args["hour"], job.trigger_args["minute"]) == ("cron", 1, 30)
+    # from 01:30 in Hà Nội, then hourly so a failed night is retried; one finished run a day
+    assert (job.trigger, job.trigger_args["hour"], job.trigger_args["minute"]) == (
+        "cron",
+        "1-23",
+        30,
+    )
+    assert job.trigger_args["timezone"] == "Asia/Ho_Chi_Minh"
+    assert job.period_seconds == 24 * 3600
 
     first = job.func(container)
     second = job.func(container)
@@ -444,4 +563,191 @@ def test_the_openapi_document_describes_the_reconciliation_endpoints(
         "/api/v1/reconciliation-exceptions/{exception_id}/resolve",
     } <= set(spec["paths"])
     upload_op = spec["paths"]["/api/v1/accounts/{account_id}/statements"]["post"]
-    assert "multipart/form-data" in upload_op["requestBody"]["content"]
+    ref = upload_op["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
+    form = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert form["properties"]["file"] == {
+        "type": "string",
+        "format": "binary",
+        "description": "The statement file",
+    }
+    assert form["required"] == ["file"]
+    assert "csv" in form["properties"]["format"]["enum"]
+    assert {"200", "201", "422"} <= set(upload_op["responses"])
+    problem = spec["components"]["schemas"]["Problem"]["properties"]
+    assert {"line", "reason"} <= set(problem)
+
+
+# --- every format through the API: the statement of DAY for stp-kbnn, one credit settling a
+# request and one bank charge; opening 1.000.000, closing 1.189.000 where the format has them
+
+VCB_FILE = """SAO KÊ TÀI KHOẢN / ACCOUNT STATEMENT,,,,
+Số tài khoản / Account number:,376101234567,,,
+Số dư đầu kỳ / Opening balance:,1.000.000,,,
+,,,,
+{header}
+02/11/2026,5213 - 40012,,200.000,MBVCB.123 {ref} nop phi LLTP
+,5213 - 40013,11.000,,Phi dich vu SMS Banking
+Tổng cộng / Total,,11.000,200.000,
+Số dư cuối kỳ / Closing balance:,1.189.000,,,
+"""
+VIETINBANK_FILE = """LỊCH SỬ GIAO DỊCH
+Số tài khoản: 376101234567
+Số dư đầu kỳ: 1,000,000
+
+STT;Ngày hạch toán;Ngày phát sinh;Mô tả giao dịch;Nợ;Có;Số dư;Số giao dịch
+1;02/11/2026;01/11/2026 23:30:00;CT DEN:632105 {ref} nop phi;;200,000;1,200,000;FT26306000001
+2;;;Thu phi SMS;11,000;;1,189,000;FT26306000002
+;Cộng phát sinh;;;11,000;200,000;;
+Số dư cuối kỳ: 1,189,000
+"""
+BIDV_FILE = """"SAO KÊ TÀI KHOẢN",,,,,
+"Số tài khoản:","3761.0.1234567",,,,
+"Số dư đầu kỳ:","1.000.000",,,,
+"STT","Ngày hiệu lực
+Effective Date","Ghi nợ
+Debit","Ghi có
+Credit","Số dư
+Balance","Mô tả
+Description"
+1,02/11/2026,,"200.000,00","1.200.000,00","{ref} NOP LE PHI"
+2,,"11.000,00",,"1.189.000,00","Phi duy tri tai khoan"
+,"Tổng cộng","11.000,00","200.000,00",,
+"""
+CAMT_FILE = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+ <BkToCstmrStmt><Stmt>
+  <Acct><Id><Othr><Id>376101234567</Id></Othr></Id><Ccy>VND</Ccy></Acct>
+  <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="VND">1000000</Amt>
+   <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-02</Dt></Dt></Bal>
+  <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="VND">1189000</Amt>
+   <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-02</Dt></Dt></Bal>
+  <Ntry><Amt Ccy="VND">200000</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+   <BookgDt><Dt>2026-11-02</Dt></BookgDt><AcctSvcrRef>FT1</AcctSvcrRef>
+   <NtryDtls><TxDtls><RltdPties><Dbtr><Nm>NGUYỄN VĂN AN</Nm></Dbtr></RltdPties>
+    <RmtInf><Ustrd>{ref} nop phi</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+  <Ntry><Amt Ccy="VND">11000</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>
+   <BookgDt><Dt>2026-11-02</Dt></BookgDt><AcctSvcrRef>FT2</AcctSvcrRef></Ntry>
+ </Stmt></BkToCstmrStmt>
+</Document>
+"""
+
+
+def as_xlsx(text: str, delimiter: str = ",") -> bytes:
+    """The export's cells, as text, in a worksheet (what the banks' .xlsx downloads hold)."""
+    import csv
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def statement_file(kind: str, ref: str) -> tuple[str, bytes]:
+    """(file name, bytes) of DAY's statement in ``kind``."""
+    vcb = VCB_FILE.format(ref=ref, header=VCB_HEADER)
+    files: dict[str, Callable[[], tuple[str, bytes]]] = {
+        "csv": lambda: (
+            "sao-ke.csv",
+            csv_bytes(
+                f"2026-11-02,2026-11-02,200000,{ref} nop phi,FT1,NGUYEN VAN AN,,1200000",
+                "2026-11-02,2026-11-02,-11000,Phi SMS,FT2,,,1189000",
+            ),
+        ),
+        "vietcombank.csv": lambda: ("vcb.csv", vcb.encode("utf-8-sig")),
+        "vietcombank.xlsx": lambda: ("vcb.xlsx", as_xlsx(vcb)),
+        "vietinbank.csv": lambda: ("ctg.csv", VIETINBANK_FILE.format(ref=ref).encode()),
+        "vietinbank.xlsx": lambda: ("ctg.xlsx", as_xlsx(VIETINBANK_FILE.format(ref=ref), ";")),
+        "bidv.csv": lambda: ("bidv.csv", BIDV_FILE.format(ref=ref).encode()),
+        "bidv.xlsx": lambda: ("bidv.xlsx", as_xlsx(BIDV_FILE.format(ref=ref))),
+        "mt940": lambda: (
+            "sao-ke.sta",
+            mt940(
+                "376101234567",
+                1_000_000,
+                [(200_000, "FT1", f"{ref} nop phi"), (-11_000, "FT2", "Phi SMS")],
+                1_189_000,
+            ),
+        ),
+        "camt053": lambda: ("camt053.xml", CAMT_FILE.format(ref=ref).encode()),
+    }
+    return files[kind]()
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "balances"),
+    [
+        ("csv", "csv", (None, None)),
+        ("vietcombank.csv", "vietcombank", (1_000_000, 1_189_000)),
+        ("vietcombank.xlsx", "vietcombank", (1_000_000, 1_189_000)),
+        ("vietinbank.csv", "vietinbank", (1_000_000, 1_189_000)),
+        ("vietinbank.xlsx", "vietinbank", (1_000_000, 1_189_000)),
+        ("bidv.csv", "bidv", (1_000_000, None)),
+        ("bidv.xlsx", "bidv", (1_000_000, None)),
+        ("mt940", "mt940", (1_000_000, 1_189_000)),
+        ("camt053", "camt053", (1_000_000, 1_189_000)),
+    ],
+)
+def test_every_format_imports_through_the_api_once_keeps_its_balances_and_settles(
+    api: Callable[..., requests.Session],
+    make_request: Callable[..., PaymentRequest],
+    container: Container,
+    kind: str,
+    fmt: str,
+    balances: tuple[int | None, int | None],
+) -> None:
+    from reconciliation.models import Statement
+
+    s = api(WRITE)
+    req = make_request(200_000)
+    name, data = statement_file(kind, req.reference)
+
+    def send() -> Any:
+        return s.post(
+            f"{s.base_url}/api/v1/accounts/{ACCOUNT}/statements",  # type: ignore[attr-defined]
+            files={"file": (name, data)},
+            timeout=30,
+        )
+
+    first, again = send(), send()
+    run = run_day(s).json()
+
+    assert first.status_code == 201, first.text
+    assert {k: v for k, v in first.json().items() if k != "statement_id"} == {
+        "format": fmt,
+        "lines_total": 2,
+        "lines_imported": 2,
+        "lines_skipped": 0,
+    }
+    assert again.status_code == 200
+    assert (again.json()["lines_imported"], again.json()["lines_skipped"]) == (0, 2)
+    with container.uow() as uow:
+        stored = uow.session.get(Statement, first.json()["statement_id"])
+        assert stored is not None
+        assert (stored.opening_balance, stored.closing_balance) == balances
+    summary = run["summary"]
+    assert (summary["statement_credits"], summary["statement_debits"]) == (1, 1)
+    assert (summary["matched"], summary["matched_amount"]) == (1, 200_000)
+    assert summary["balance_check"]["status"] == ("none" if None in balances else "ok")
+    assert status_of(container, req) == "paid"
+
+
+def test_an_upload_without_a_file_part_names_the_field(
+    api: Callable[..., requests.Session],
+) -> None:
+    s = api(WRITE)
+
+    response = s.post(
+        f"{s.base_url}/api/v1/accounts/{ACCOUNT}/statements",  # type: ignore[attr-defined]
+        data={"format": "csv"},
+        timeout=30,
+    )
+
+    assert response.status_code == 422
+    assert "file" in response.json()["errors"]

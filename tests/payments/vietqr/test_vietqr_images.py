@@ -11,7 +11,7 @@ from defusedxml import ElementTree
 from PIL import Image, ImageDraw
 
 from payments.vietqr import VietQRError, encode
-from payments.vietqr.images import QUIET_ZONE, render_png, render_svg
+from payments.vietqr.images import QUIET_ZONE, render_both, render_png, render_svg
 
 PAYLOADS = [
     encode(bank_bin="970415", account="113366668888", amount=115000, purpose="TP26ABC123 Le phi"),
@@ -53,6 +53,12 @@ def test_png_scans_back_to_the_payload_at_error_correction_m(payload: str) -> No
 def test_rendering_is_deterministic(payload: str) -> None:
     assert render_png(payload) == render_png(payload)
     assert render_svg(payload) == render_svg(payload)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_rendering_both_from_one_symbol_gives_the_same_bytes_as_each_alone(payload: str) -> None:
+    # the checkout caches both formats on the first view from one symbol (half the CPU)
+    assert render_both(payload) == (render_png(payload), render_svg(payload))
 
 
 def rasterise(svg: bytes, scale: int = 8) -> tuple[int, Image.Image]:

@@ -5,8 +5,8 @@ token (read in a statement they send anyway) before using the cache. Triggers ra
 import service change it, so that no write path (an admin's edit, a hand-run UPDATE) can leave a
 stale cache behind. Safe while the previous release runs: it only adds a table and triggers.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-23 11:00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
