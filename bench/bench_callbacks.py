@@ -45,7 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import Connection, Engine, create_engine, insert, text  # noqa: E402
+from bench_support import fresh_schema  # noqa: E402
+from sqlalchemy import Connection, Engine, insert, text  # noqa: E402
 
 from payments.catalog.services import import_catalog, parse_document  # noqa: E402
 from payments.db import make_engine, make_session_factory  # noqa: E402
@@ -55,7 +56,6 @@ from payments.payment_requests.models import PaymentRequest  # noqa: E402
 from payments.reference import new_reference  # noqa: E402
 from payments.uow import UnitOfWork  # noqa: E402
 
-PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 API_KEY = "bench-bank-key"
 PATH = "/callbacks/bank/sepay"
 AMOUNT = 200_000
@@ -150,22 +150,6 @@ class Server:
                 if int(fields[1]) == self.pid:  # ppid
                     total += int(fields[11]) + int(fields[12])
         return total / tick
-
-
-@contextlib.contextmanager
-def fresh_schema() -> Iterator[str]:
-    """A URL whose connections work in a new schema, dropped on the way out."""
-    schema = f"bench_cb_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @contextlib.contextmanager
@@ -365,7 +349,7 @@ def main() -> int:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    with fresh_schema() as url, tempfile.TemporaryDirectory() as tmpdir:
+    with fresh_schema("bench_cb") as url, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         engine = make_engine(url)
         try:

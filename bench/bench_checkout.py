@@ -29,7 +29,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -45,8 +44,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from bench_support import fresh_schema  # noqa: E402
 
 from payments.clock import utcnow  # noqa: E402
 from payments.config import Settings  # noqa: E402
@@ -58,7 +58,6 @@ from payments.transactions.services import record_event  # noqa: E402
 from payments.uow import UnitOfWork  # noqa: E402
 from providers.base import EventKind, ProviderEvent, TxnStatus  # noqa: E402
 
-PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 # (procedure, payer category): plain, reduced (student), two lines one exempt, a 50 % reduction
 MIX = [("1.001234", None), ("1.001234", "student"), ("2.001610", None), ("1.009794", None)]
@@ -107,7 +106,7 @@ def main() -> int:
     # SIGTERM unwinds like Ctrl+C, so the finally blocks stop gunicorn and drop the database
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="thuphi-bench-checkout-") as tmp:
-        database = fresh_schema() if args.postgres else sqlite_file(Path(tmp))
+        database = fresh_schema("bench_checkout") if args.postgres else sqlite_file(Path(tmp))
         with database as url:
             creds = prepare(Settings.from_env({}, database_url=url, secret_key=SECRET, demo=True))
             with gunicorn(url, args, Path(tmp)) as (base, pid):
@@ -155,22 +154,6 @@ def _visit(token: str, has_qr: bool) -> list[str]:
 @contextlib.contextmanager
 def sqlite_file(tmp: Path) -> Iterator[str]:
     yield f"sqlite:///{tmp / 'instance' / 'thuphi.sqlite3'}"
-
-
-@contextlib.contextmanager
-def fresh_schema() -> Iterator[str]:
-    """A URL whose connections work in a new schema, dropped on the way out."""
-    schema = f"bench_checkout_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @contextlib.contextmanager

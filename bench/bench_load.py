@@ -32,7 +32,6 @@ import contextlib
 import functools
 import os
 import random
-import secrets
 import signal
 import socket
 import subprocess
@@ -48,9 +47,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import requests  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from bench_support import fresh_schema  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from payments.auth.services import CreateClient, create_client  # noqa: E402
 from payments.catalog.services import import_catalog, parse_document  # noqa: E402
@@ -62,7 +63,6 @@ from payments.transactions.models import PaymentTransaction  # noqa: E402
 from payments.uow import UnitOfWork  # noqa: E402
 from providers.fakes.bank import FakeBank  # noqa: E402
 
-PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 BANK_KEY = "bench-bank-key"
 ACCOUNT_NUMBER = "376101234567"  # the demo catalog's Sở Tư pháp account (procedure 1.001234)
@@ -102,7 +102,10 @@ class Shared:
 def main() -> int:
     args = parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs (figures are noisy)")
-    with fresh_schema() as url, tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+    with (
+        fresh_schema("bench_load") as url,
+        tempfile.TemporaryDirectory(prefix="bench-load-") as tmp,
+    ):
         creds = prepare(url)
         with gunicorn(url, args, Path(tmp)) as (base, pid):
             token = requests.post(f"{base}/api/v1/token", json=creds, timeout=30).json()
@@ -134,21 +137,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # --- set-up ---------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def fresh_schema() -> Iterator[str]:
-    schema = f"bench_load_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def prepare(url: str) -> dict[str, str]:

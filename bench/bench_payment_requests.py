@@ -49,7 +49,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_app import BARE_DDL  # noqa: E402
-from sqlalchemy import Engine, create_engine, text  # noqa: E402
+from bench_support import fresh_schema  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 
 from payments.auth.services import CreateClient, create_client, issue_token  # noqa: E402
 from payments.catalog.services import import_catalog, parse_document  # noqa: E402
@@ -59,7 +60,6 @@ from payments.demo import CATALOG  # noqa: E402
 from payments.migrate import upgrade  # noqa: E402
 from payments.uow import UnitOfWork  # noqa: E402
 
-PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 REAL = "/api/v1/payment-requests"
 BARE = "/bench/bare"
@@ -226,7 +226,7 @@ def main() -> int:
         return 2
     # SIGTERM unwinds like Ctrl+C, so the finally blocks below stop gunicorn and drop the schema
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with fresh_schema() as url, tempfile.TemporaryDirectory(prefix="thuphi-bench-") as tmp:
+    with fresh_schema("bench") as url, tempfile.TemporaryDirectory(prefix="thuphi-bench-") as tmp:
         engine = make_engine(url)
         try:
             token = prepare_database(engine, url)
@@ -296,23 +296,6 @@ def describe(args: argparse.Namespace) -> str:
 
 def _has_wrk() -> bool:
     return subprocess.run(["which", "wrk"], capture_output=True, check=False).returncode == 0
-
-
-@contextlib.contextmanager
-def fresh_schema() -> Iterator[str]:
-    """A URL whose connections work in a new schema, dropped on the way out (as the tests do)."""
-    schema = f"bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-        print(f"dropped schema {schema}")
 
 
 def prepare_database(engine: Engine, url: str) -> str:

@@ -17,7 +17,6 @@ Exit status 0 only when numbering is continuous and every paid request has its r
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import os
 import secrets
@@ -26,14 +25,15 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from bench_support import fresh_schema  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from payments.app import build_container  # noqa: E402
 from payments.auth.services import Principal  # noqa: E402
@@ -58,24 +58,8 @@ from receipts.devcert import generate_dev_pair  # noqa: E402
 from receipts.jobs import ISSUE_SUBSCRIBER  # noqa: E402
 from receipts.models import Receipt  # noqa: E402
 
-PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PROCEDURES = ("1.001234", "1.012345", "2.001610", "1.004227")  # 1, 1, 2, 2 receipts
 EVERYONE = Principal("bench", frozenset({"payments:write", "payments:read"}), None)
-
-
-@contextlib.contextmanager
-def fresh_schema() -> Iterator[str]:
-    schema = f"bench_receipts_{secrets.token_hex(3)}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def prepare(url: str, folder: Path, workers: int) -> Container:
@@ -166,7 +150,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    with fresh_schema() as url, tempfile.TemporaryDirectory() as tmp:
+    with fresh_schema("bench_receipts") as url, tempfile.TemporaryDirectory() as tmp:
         container = prepare(url, Path(tmp), args.workers)
         procedures = list(itertools.islice(itertools.cycle(PROCEDURES), args.requests))
         with ThreadPoolExecutor(max_workers=args.workers) as pool:

@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_support import PG_URL, fresh_schema  # noqa: E402
 from sqlalchemy import Engine, create_engine, event, insert, text  # noqa: E402
 
 from payments.auth.services import CreateClient, create_client, issue_token  # noqa: E402
@@ -59,7 +60,6 @@ from payments.payment_requests.models import PaymentRequest  # noqa: E402
 from payments.reference import new_reference  # noqa: E402
 from payments.uow import UnitOfWork  # noqa: E402
 
-PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key-0123456789abcdef-0123456789"
 API_KEY = "bench-bank-key"
 APPLICATION_NAME = "thuphi-cpu"
@@ -147,21 +147,6 @@ def backend_cpu(engine: Engine) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-@contextlib.contextmanager
-def fresh_schema() -> Iterator[str]:
-    schema = f"bench_cpu_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}&application_name={APPLICATION_NAME}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def seed_requests(engine: Engine, count: int) -> list[str]:
@@ -304,7 +289,7 @@ def main() -> int:
     from bench_app import BARE_DDL, create_bench_app
 
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    with fresh_schema() as url:
+    with fresh_schema("bench_cpu", application_name=APPLICATION_NAME) as url:
         settings = Settings.from_env(
             {},
             database_url=url,
