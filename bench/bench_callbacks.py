@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_support import fresh_schema  # noqa: E402
+from bench_support import fresh_schema, wait_ready  # noqa: E402
 from sqlalchemy import Connection, Engine, insert, text  # noqa: E402
 
 from payments.catalog.services import import_catalog, parse_document  # noqa: E402
@@ -180,7 +179,7 @@ def gunicorn(url: str, args: argparse.Namespace, tmp: Path) -> Iterator[Server]:
             cmd, env=env, pass_fds=[sock.fileno()], stdout=log, stderr=log, start_new_session=True
         )
         try:
-            _wait_ready(base, proc)
+            wait_ready(base, proc)
             yield Server(base, proc.pid)
         finally:
             proc.terminate()
@@ -190,21 +189,6 @@ def gunicorn(url: str, args: argparse.Namespace, tmp: Path) -> Iterator[Server]:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(5)
             sock.close()
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{base}/healthz", timeout=30) as resp,  # noqa: S310
-        ):
-            if resp.status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready within 60 s")
 
 
 def _lua_string(value: str) -> str:

@@ -34,7 +34,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_support import fresh_schema  # noqa: E402
+from bench_support import fresh_schema, stop, wait_ready  # noqa: E402
 
 from payments.clock import utcnow  # noqa: E402
 from payments.config import Settings  # noqa: E402
@@ -185,40 +184,14 @@ def gunicorn(url: str, args: argparse.Namespace, tmp: Path) -> Iterator[tuple[st
             cmd, env=env, pass_fds=[sock.fileno()], stdout=log, stderr=log, start_new_session=True
         )
         try:
-            _wait_ready(base, proc, log_path)
+            wait_ready(base, proc, log_path)
             yield base, proc.pid
         finally:
-            _stop(proc)
+            stop(proc)
             sock.close()
     errors = [ln for ln in log_path.open() if '"level": "error"' in ln]
     if errors:
         print(f"the app logged {len(errors)} error(s), the last:\n{''.join(errors[-3:])}")
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log.read_text()}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{base}/healthz", timeout=30) as resp,  # noqa: S310
-        ):
-            if resp.status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready within 60 s")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()  # the arbiter stops its workers gracefully
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
 
 
 def _call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:

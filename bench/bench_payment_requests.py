@@ -37,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_app import BARE_DDL  # noqa: E402
-from bench_support import fresh_schema  # noqa: E402
+from bench_support import fresh_schema, stop, wait_ready  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from payments.auth.services import CreateClient, create_client, issue_token  # noqa: E402
@@ -376,43 +375,16 @@ def gunicorn(url: str, args: argparse.Namespace, tmp: Path, engine: Engine) -> I
         cmd, env=env, pass_fds=[sock.fileno()], stdout=log, stderr=log, start_new_session=True
     )
     try:
-        _wait_ready(base, proc, tmp / "gunicorn.log")
+        wait_ready(base, proc, tmp / "gunicorn.log")
         yield Server(base, proc.pid, engine)
     finally:
-        _stop(proc)
+        stop(proc)
         sock.close()
         log.close()
         errors = [ln for ln in (tmp / "gunicorn.log").open() if '"level": "error"' in ln]
         if errors:
             print(f"the app logged {len(errors)} error(s), the last:", file=sys.stderr)
             print("".join(errors[-3:]), file=sys.stderr)
-
-
-def _wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log.read_text()}")
-        # the kernel accepts on our socket before a worker is up: wait on the first answer
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{base}/healthz", timeout=30) as resp,  # noqa: S310
-        ):
-            if resp.status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready within 60 s")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    proc.terminate()  # the arbiter stops its workers gracefully
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
 
 
 def run_wrk(

@@ -5,7 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import signal
+import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
@@ -29,3 +34,33 @@ def fresh_schema(prefix: str, **params: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path | None = None) -> None:
+    """Until gunicorn at ``base`` answers /healthz (the kernel accepts on its socket before a
+    worker is up); its log in the error when it exits first."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            detail = f":\n{log.read_text()}" if log and log.exists() else ""
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}{detail}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{base}/healthz", timeout=30) as resp,  # noqa: S310
+        ):
+            if resp.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not become ready within 60 s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a gunicorn started in its own process group: TERM, then KILL the group."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()  # the arbiter stops its workers gracefully
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
