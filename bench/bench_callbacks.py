@@ -33,10 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_support import fresh_schema, wait_ready  # noqa: E402
-from sqlalchemy import Connection, Engine, insert, text  # noqa: E402
+from bench_support import fresh_schema, seed_requests, wait_ready  # noqa: E402
+from sqlalchemy import Connection, Engine, text  # noqa: E402
 
 from payments.catalog.services import import_catalog, parse_document  # noqa: E402
 from payments.db import make_engine, make_session_factory  # noqa: E402
 from payments.demo import CATALOG  # noqa: E402
 from payments.migrate import upgrade  # noqa: E402
-from payments.payment_requests.models import PaymentRequest  # noqa: E402
-from payments.reference import new_reference  # noqa: E402
 from payments.uow import UnitOfWork  # noqa: E402
 
 API_KEY = "bench-bank-key"
@@ -212,43 +208,6 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def seed_requests(engine: Engine, count: int) -> list[str]:
-    """Open requests inserted in bulk (what the API would create, minus the fee lines)."""
-    now = datetime.now(UTC)
-    refs = [new_reference() for _ in range(count)]
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "reference": ref,
-            "checkout_token": secrets.token_urlsafe(24),
-            "dossier_code": f"BENCH-{i}",
-            "procedure_code": "1.001234",
-            "agency_code": "000.00.12.H40",
-            "account_id": "stp-kbnn",
-            "channel": "online",
-            "submitted_at": now,
-            "quote_date": date.today(),  # noqa: DTZ011 - any date will do
-            "payer_name": "Nguyễn Văn An",
-            "total_amount": AMOUNT,
-            "paid_amount": 0,
-            "status": "pending",
-            "flags": [],
-            "vietqr_payload": "",
-            "expires_at": now + timedelta(days=3),
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-        }
-        for i, ref in enumerate(refs)
-    ]
-    uow = UnitOfWork(make_session_factory(engine))
-    with uow:
-        for start in range(0, len(rows), 5_000):
-            uow.session.execute(insert(PaymentRequest), rows[start : start + 5_000])
-        uow.commit()
-    return refs
-
-
 def run_wrk(
     server: Server, refs_file: Path, tmp: Path, seconds: int, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -342,7 +301,7 @@ def main() -> int:
                 parse_document(CATALOG.read_bytes()), uow=UnitOfWork(make_session_factory(engine))
             )
             started = time.monotonic()
-            refs = seed_requests(engine, args.requests)
+            refs = seed_requests(engine, args.requests, AMOUNT, "BENCH")
             print(f"seeded {len(refs)} open requests in {time.monotonic() - started:.1f} s")
             refs_file = tmp / "refs.txt"
             refs_file.write_text("\n".join(refs) + "\n")

@@ -9,10 +9,15 @@ import signal
 import subprocess
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, insert, text
+
+from payments.payment_requests.models import PaymentRequest
+from payments.reference import new_reference
 
 PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -64,3 +69,39 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(5)
+
+
+def seed_requests(engine: Engine, count: int, amount: int, dossier_prefix: str) -> list[str]:
+    """``count`` open requests of ``amount`` đồng to the demo catalog's Sở Tư pháp account,
+    inserted in bulk (what the API would create, minus the fee lines); their references."""
+    now = datetime.now(UTC)
+    refs = [new_reference() for _ in range(count)]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "reference": ref,
+            "checkout_token": secrets.token_urlsafe(24),
+            "dossier_code": f"{dossier_prefix}-{i}",
+            "procedure_code": "1.001234",
+            "agency_code": "000.00.12.H40",
+            "account_id": "stp-kbnn",
+            "channel": "online",
+            "submitted_at": now,
+            "quote_date": date.today(),  # noqa: DTZ011 - any date will do
+            "payer_name": "Nguyễn Văn An",
+            "total_amount": amount,
+            "paid_amount": 0,
+            "status": "pending",
+            "flags": [],
+            "vietqr_payload": "",
+            "expires_at": now + timedelta(days=3),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for i, ref in enumerate(refs)
+    ]
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 5_000):
+            conn.execute(insert(PaymentRequest), rows[start : start + 5_000])
+    return refs

@@ -35,11 +35,10 @@ import pstats
 import secrets
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_support import PG_URL, fresh_schema  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, insert, text  # noqa: E402
+from bench_support import PG_URL, fresh_schema, seed_requests  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
 
 from payments.auth.services import CreateClient, create_client, issue_token  # noqa: E402
 from payments.catalog.services import import_catalog, parse_document  # noqa: E402
@@ -56,8 +55,6 @@ from payments.config import Settings  # noqa: E402
 from payments.db import make_session_factory  # noqa: E402
 from payments.demo import CATALOG  # noqa: E402
 from payments.migrate import upgrade  # noqa: E402
-from payments.payment_requests.models import PaymentRequest  # noqa: E402
-from payments.reference import new_reference  # noqa: E402
 from payments.uow import UnitOfWork  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789abcdef-0123456789"
@@ -147,40 +144,6 @@ def backend_cpu(engine: Engine) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def seed_requests(engine: Engine, count: int) -> list[str]:
-    """Open requests of AMOUNT đồng to the demo account, inserted in bulk."""
-    now = datetime.now(UTC)
-    refs = [new_reference() for _ in range(count)]
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "reference": ref,
-            "checkout_token": secrets.token_urlsafe(24),
-            "dossier_code": f"CPU-{i}",
-            "procedure_code": "1.001234",
-            "agency_code": "000.00.12.H40",
-            "account_id": "stp-kbnn",
-            "channel": "online",
-            "submitted_at": now,
-            "quote_date": date.today(),  # noqa: DTZ011 - any date will do
-            "payer_name": "Nguyễn Văn An",
-            "total_amount": AMOUNT,
-            "paid_amount": 0,
-            "status": "pending",
-            "flags": [],
-            "vietqr_payload": "",
-            "expires_at": now + timedelta(days=3),
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
-        }
-        for i, ref in enumerate(refs)
-    ]
-    with engine.begin() as conn:
-        conn.execute(insert(PaymentRequest), rows)
-    return refs
 
 
 def create_calls(token: str, n: int) -> Iterator[tuple[str, dict[str, str], bytes]]:
@@ -320,7 +283,7 @@ def main() -> int:
             creds.client_id, creds.client_secret, uow=uow, settings=settings
         ).access_token
         n, warm = args.requests, max(args.requests // 10, 20)
-        refs = iter(seed_requests(engine, 2 * (n + warm)))
+        refs = iter(seed_requests(engine, 2 * (n + warm), AMOUNT, "CPU"))
         counter = StatementCounter(engine)
         probe = create_engine(PG_URL)
         client = app.test_client()
