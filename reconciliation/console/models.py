@@ -2,14 +2,16 @@
 
 Database triggers (migration 0008) keep them, in the same transaction as the rows they sum, on
 every write path: the services, the set-based credit application, COPY, a hand-run UPDATE. Rows
-whose sums went back to zero may stay; readers drop them.
+whose sums went back to zero may stay; readers drop them. A key may have several rows (``slot``:
+on PostgreSQL each database session adds to one of 8, so that concurrent payments of one day and
+procedure do not queue on one row until each commits); readers sum them.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import String
+from sqlalchemy import SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payments.db import Base
@@ -26,6 +28,7 @@ class PaymentDay(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(32), primary_key=True)
     procedure_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     payments: Mapped[int]
     amount: Mapped[int]
 
@@ -39,5 +42,6 @@ class ReductionDay(Base):
     agency_code: Mapped[str] = mapped_column(String(32), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     legal_basis: Mapped[str] = mapped_column(String(500), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     lines: Mapped[int]
     amount: Mapped[int]

@@ -20,6 +20,7 @@ with writers held off on PostgreSQL, so no row is counted twice or missed.
 # ruff: noqa: S608 - every statement here is built from this file's constants, nothing else
 
 from collections.abc import Sequence
+from functools import partial
 
 import sqlalchemy as sa
 from alembic import op
@@ -32,6 +33,9 @@ depends_on: str | Sequence[str] | None = None
 COUNTED = "('paid', 'overpaid')"  # request statuses whose reductions the reports count
 PAY_KEY = "agency_code, account_id, day, provider, procedure_code"
 RED_KEY = "agency_code, day, legal_basis"
+# concurrent payments of one agency, day, channel and procedure would queue on one rollup row
+# until each commits: on PostgreSQL a backend adds to one of 8 rows (its slot), readers sum them
+SLOT = {"postgresql": "pg_backend_pid() % 8", "sqlite": "0"}
 DAY = {
     "postgresql": "(({}) AT TIME ZONE 'Asia/Ho_Chi_Minh')::date",
     "sqlite": "date({}, '+7 hours')",  # Vietnam keeps UTC+7 all year
@@ -89,24 +93,24 @@ def red_of_requests(requests: str, sign: str, day: str) -> str:
     )
 
 
-def upsert(table: str, key: str, count: str, parts: Sequence[str], prefix: str = "") -> str:
-    """Add the grouped ``parts`` to ``table``; groups that cancel out write nothing. ORDER BY:
-    concurrent statements lock the rollup rows in one order, so they cannot deadlock."""
+def upsert(table: str, key: str, count: str, parts: Sequence[str], prefix: str, slot: str) -> str:
+    """Add the grouped ``parts`` to ``table`` in ``slot``; groups that cancel out write nothing.
+    ORDER BY: concurrent statements lock rollup rows in one order, so they cannot deadlock."""
     return (
-        f"{prefix}INSERT INTO {table} ({key}, {count}, amount)"
-        f" SELECT {key}, sum({count}), sum(amount) FROM ({' UNION ALL '.join(parts)}) c"
+        f"{prefix}INSERT INTO {table} ({key}, slot, {count}, amount)"
+        f" SELECT {key}, {slot}, sum({count}), sum(amount) FROM ({' UNION ALL '.join(parts)}) c"
         f" WHERE true GROUP BY {key} HAVING sum({count}) <> 0 OR sum(amount) <> 0"
-        f" ORDER BY {key} ON CONFLICT ({key}) DO UPDATE SET {count} = {table}.{count} +"
+        f" ORDER BY {key} ON CONFLICT ({key}, slot) DO UPDATE SET {count} = {table}.{count} +"
         f" excluded.{count}, amount = {table}.amount + excluded.amount"
     )
 
 
-def pay_upsert(*parts: str, prefix: str = "") -> str:
-    return upsert("console_payment_days", PAY_KEY, "payments", parts, prefix)
+def pay_upsert(*parts: str, prefix: str = "", slot: str = "0") -> str:
+    return upsert("console_payment_days", PAY_KEY, "payments", parts, prefix, slot)
 
 
-def red_upsert(*parts: str, prefix: str = "") -> str:
-    return upsert("console_reduction_days", RED_KEY, "lines", parts, prefix)
+def red_upsert(*parts: str, prefix: str = "", slot: str = "0") -> str:
+    return upsert("console_reduction_days", RED_KEY, "lines", parts, prefix, slot)
 
 
 def row(which: str, columns: Sequence[str]) -> str:
@@ -129,28 +133,32 @@ MOVED = (
 def pg_statement_triggers(day: str) -> list[tuple[str, str, str, str, list[str]]]:
     """(function, table, event, REFERENCING …, statements) per PostgreSQL statement trigger."""
     old, new = "OLD TABLE AS old_rows", "NEW TABLE AS new_rows"
+    pay, red = (
+        partial(pay_upsert, slot=SLOT["postgresql"]),
+        partial(red_upsert, slot=SLOT["postgresql"]),
+    )
     return [
         ("console_txn_insert", "payment_transactions", "INSERT", new,
-         [pay_upsert(pay_of_txns("new_rows", "1", day))]),
+         [pay(pay_of_txns("new_rows", "1", day))]),
         ("console_txn_update", "payment_transactions", "UPDATE", f"{old} {new}",
-         [pay_upsert(pay_of_txns("new_rows", "1", day), pay_of_txns("old_rows", "-1", day))]),
+         [pay(pay_of_txns("new_rows", "1", day), pay_of_txns("old_rows", "-1", day))]),
         ("console_txn_delete", "payment_transactions", "DELETE", old,
-         [pay_upsert(pay_of_txns("old_rows", "-1", day))]),
+         [pay(pay_of_txns("old_rows", "-1", day))]),
         ("console_line_insert", "payment_lines", "INSERT", new,
-         [red_upsert(red_of_lines("new_rows", "1", day))]),
+         [red(red_of_lines("new_rows", "1", day))]),
         ("console_line_update", "payment_lines", "UPDATE", f"{old} {new}",
-         [red_upsert(red_of_lines("new_rows", "1", day), red_of_lines("old_rows", "-1", day))]),
+         [red(red_of_lines("new_rows", "1", day), red_of_lines("old_rows", "-1", day))]),
         ("console_line_delete", "payment_lines", "DELETE", old,
-         [red_upsert(red_of_lines("old_rows", "-1", day))]),
+         [red(red_of_lines("old_rows", "-1", day))]),
         # a request's agency and procedure key its payments; its status, agency and creation
         # day key its reductions: only requests where one of them changed are looked at
         ("console_request_update", "payment_requests", "UPDATE", f"{old} {new}", [
-            pay_upsert(
+            pay(
                 pay_of_requests(moved("new_rows"), "1", day),
                 pay_of_requests(moved("old_rows"), "-1", day),
                 prefix=MOVED,
             ),
-            red_upsert(
+            red(
                 red_of_requests(moved("new_rows"), "1", day),
                 red_of_requests(moved("old_rows"), "-1", day),
                 prefix=MOVED,
@@ -197,6 +205,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("provider", sa.String(length=32), nullable=False),
         sa.Column("procedure_code", sa.String(length=32), nullable=False),
+        sa.Column("slot", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("payments", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("amount", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.PrimaryKeyConstraint(
@@ -205,6 +214,7 @@ def upgrade() -> None:
             "day",
             "provider",
             "procedure_code",
+            "slot",
             name=op.f("pk_console_payment_days"),
         ),
     )
@@ -213,10 +223,11 @@ def upgrade() -> None:
         sa.Column("agency_code", sa.String(length=32), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("legal_basis", sa.String(length=500), nullable=False),
+        sa.Column("slot", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("lines", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("amount", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.PrimaryKeyConstraint(
-            "agency_code", "day", "legal_basis", name=op.f("pk_console_reduction_days")
+            "agency_code", "day", "legal_basis", "slot", name=op.f("pk_console_reduction_days")
         ),
     )
     dialect = op.get_bind().dialect.name
@@ -233,7 +244,8 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {function} AFTER {event} ON {table} REFERENCING {referencing}"
                 f" FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
             )
-        statements = [red_upsert(red_of_requests(row("OLD", REQUEST_COLUMNS), "-1", day))]
+        gone = red_of_requests(row("OLD", REQUEST_COLUMNS), "-1", day)
+        statements = [red_upsert(gone, slot=SLOT[dialect])]
         op.execute(plpgsql("console_request_delete", statements, "OLD"))
         op.execute(
             "CREATE TRIGGER console_request_delete BEFORE DELETE ON payment_requests"
