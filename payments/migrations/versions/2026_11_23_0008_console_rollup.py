@@ -233,11 +233,15 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     day = DAY[dialect]
     if dialect == "postgresql":
-        # writers wait until the triggers exist and the backfill has committed
+        # writers wait until the triggers exist and the backfill has committed (about 3 s for
+        # a year of a province); a long transaction in the way fails the migration instead of
+        # queueing every payment behind it
+        op.execute("SET LOCAL lock_timeout = '5s'")
         op.execute(
             "LOCK TABLE payment_requests, payment_lines, payment_transactions"
             " IN SHARE ROW EXCLUSIVE MODE"
         )
+        op.execute("SET LOCAL lock_timeout TO DEFAULT")
         for function, table, event, referencing, statements in pg_statement_triggers(day):
             op.execute(plpgsql(function, statements, "NULL"))
             op.execute(
