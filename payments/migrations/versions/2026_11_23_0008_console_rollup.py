@@ -123,11 +123,14 @@ def moved(rows: str) -> str:
     return f"(SELECT * FROM {rows} WHERE id IN (SELECT id FROM moved))"
 
 
-MOVED = (
-    "WITH moved AS (SELECT o.id FROM old_rows o JOIN new_rows n ON n.id = o.id"
-    " WHERE (o.status, o.agency_code, o.procedure_code, o.created_at)"
-    " IS DISTINCT FROM (n.status, n.agency_code, n.procedure_code, n.created_at)) "
-)
+def moved_when(*columns: str) -> str:
+    """The CTE ``moved``: the updated requests where one of ``columns`` changed."""
+    before = ", ".join(f"o.{c}" for c in columns)
+    after = ", ".join(f"n.{c}" for c in columns)
+    return (
+        "WITH moved AS (SELECT o.id FROM old_rows o JOIN new_rows n ON n.id = o.id"
+        f" WHERE ({before}) IS DISTINCT FROM ({after})) "
+    )
 
 
 def pg_statement_triggers(day: str) -> list[tuple[str, str, str, str, list[str]]]:
@@ -151,17 +154,18 @@ def pg_statement_triggers(day: str) -> list[tuple[str, str, str, str, list[str]]
         ("console_line_delete", "payment_lines", "DELETE", old,
          [red(red_of_lines("old_rows", "-1", day))]),
         # a request's agency and procedure key its payments; its status, agency and creation
-        # day key its reductions: only requests where one of them changed are looked at
+        # day key its reductions: only requests where those changed are looked at (a payment
+        # changes the status, so its update reads the request's reduced lines, nothing else)
         ("console_request_update", "payment_requests", "UPDATE", f"{old} {new}", [
             pay(
                 pay_of_requests(moved("new_rows"), "1", day),
                 pay_of_requests(moved("old_rows"), "-1", day),
-                prefix=MOVED,
+                prefix=moved_when("agency_code", "procedure_code"),
             ),
             red(
                 red_of_requests(moved("new_rows"), "1", day),
                 red_of_requests(moved("old_rows"), "-1", day),
-                prefix=MOVED,
+                prefix=moved_when("status", "agency_code", "created_at"),
             ),
         ]),
     ]  # fmt: skip
@@ -174,7 +178,15 @@ def sqlite_triggers(day: str) -> list[tuple[str, str, list[str]]]:
     r_new, r_old = row("NEW", REQUEST_COLUMNS), row("OLD", REQUEST_COLUMNS)
     txn_update = "AFTER UPDATE OF " + ", ".join(TXN_COLUMNS)
     line_update = "AFTER UPDATE OF " + ", ".join(LINE_COLUMNS)
-    changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in REQUEST_COLUMNS[1:])
+
+    on_request = "AFTER UPDATE ON payment_requests"
+
+    def changed(*columns: str) -> str:
+        return " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+
+    payment_keys = changed("agency_code", "procedure_code")
+    reduction_keys = changed("status", "agency_code", "created_at")
+
     return [
         ("console_txn_insert", "AFTER INSERT ON payment_transactions",
          [pay_upsert(pay_of_txns(t_new, "1", day))]),
@@ -188,10 +200,10 @@ def sqlite_triggers(day: str) -> list[tuple[str, str, list[str]]]:
          [red_upsert(red_of_lines(l_new, "1", day), red_of_lines(l_old, "-1", day))]),
         ("console_line_delete", "AFTER DELETE ON payment_lines",
          [red_upsert(red_of_lines(l_old, "-1", day))]),
-        ("console_request_update", f"AFTER UPDATE ON payment_requests WHEN {changed}", [
-            pay_upsert(pay_of_requests(r_new, "1", day), pay_of_requests(r_old, "-1", day)),
-            red_upsert(red_of_requests(r_new, "1", day), red_of_requests(r_old, "-1", day)),
-        ]),
+        ("console_request_keys", f"{on_request} WHEN {payment_keys}",
+         [pay_upsert(pay_of_requests(r_new, "1", day), pay_of_requests(r_old, "-1", day))]),
+        ("console_request_update", f"{on_request} WHEN {reduction_keys}",
+         [red_upsert(red_of_requests(r_new, "1", day), red_of_requests(r_old, "-1", day))]),
         ("console_request_delete", "BEFORE DELETE ON payment_requests",
          [red_upsert(red_of_requests(r_old, "-1", day))]),
     ]  # fmt: skip
