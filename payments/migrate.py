@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -19,6 +21,20 @@ def alembic_config(engine: Engine) -> Config:
     cfg.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     cfg.attributes["engine"] = engine
     return cfg
+
+
+def objects_for(dialect: str) -> Callable[..., bool]:
+    """Autogenerate's ``include_object``: an object the models declare for other databases only
+    (``Index(…).ddl_if(dialect="postgresql")``) is not expected in this one."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        wanted = getattr(condition, "dialect", None)
+        if wanted is None or reflected:
+            return True
+        return dialect in ((wanted,) if isinstance(wanted, str) else tuple(wanted))
+
+    return include
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:

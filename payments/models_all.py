@@ -11,11 +11,13 @@ from payments.payment_requests import models as request_models
 from payments.transactions import models as transaction_models
 from receipts import models as receipt_models
 from reconciliation import models as reconciliation_models
+from reconciliation.console import models as console_models
 
 metadata = Base.metadata
 __all__ = [
     "auth_models",
     "catalog_models",
+    "console_models",
     "metadata",
     "ops_models",
     "outbox_models",

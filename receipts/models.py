@@ -66,6 +66,17 @@ class Receipt(Base):
             postgresql_where=text("tax_authority_status <> 'accepted'"),
             sqlite_where=text("tax_authority_status <> 'accepted'"),
         ),
+        # the console's search by any part of dossier code, payer or reference (pg_trgm; 0009)
+        Index(
+            "ix_receipts_search",
+            "dossier_code",
+            "payer_name",
+            "payment_reference",
+            postgresql_using="gin",
+            postgresql_ops=dict.fromkeys(
+                ("dossier_code", "payer_name", "payment_reference"), "gin_trgm_ops"
+            ),
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

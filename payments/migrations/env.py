@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from payments.migrate import objects_for
 from payments.models_all import metadata
 
 config = context.config
@@ -17,6 +18,7 @@ def run_migrations_online() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by copying
             compare_type=True,
+            include_object=objects_for(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

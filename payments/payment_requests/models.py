@@ -50,6 +50,17 @@ class PaymentRequest(Base):
             postgresql_where=text("status IN ('pending', 'partially_paid')"),
             sqlite_where=text("status IN ('pending', 'partially_paid')"),
         ),
+        # the console's search by any part of dossier code, reference or payer (pg_trgm; 0009)
+        Index(
+            "ix_payment_requests_search",
+            "dossier_code",
+            "reference",
+            "payer_name",
+            postgresql_using="gin",
+            postgresql_ops=dict.fromkeys(
+                ("dossier_code", "reference", "payer_name"), "gin_trgm_ops"
+            ),
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

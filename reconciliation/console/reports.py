@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payments.catalog.models import Procedure
@@ -22,12 +22,14 @@ from payments.clock import VN_TZ, as_utc, day_bounds
 from payments.payment_requests.models import PaymentRequest
 from payments.transactions.models import PaymentTransaction
 from payments.uow import UnitOfWork
+from reconciliation.console.models import PaymentDay
 from reconciliation.console.services import (
     CHANNELS,
     Scope,
     _scoped,
     applied_in,
     channel_of,
+    payment_days,
     reductions,
 )
 
@@ -61,35 +63,14 @@ class Report:
     reductions: list[tuple[str, int, int]]
 
 
-def _vn_day(session: Session, column: Any) -> Any:
-    # Vietnam keeps UTC+7 all year (no daylight saving), so a fixed shift is exact
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("Asia/Ho_Chi_Minh", column))
-    return func.date(column, "+7 hours")
-
-
 def report(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> Report:
     """Collections per day, channel and procedure, and reductions granted, in [start, end]."""
-    lo, _ = day_bounds(start)
-    _, hi = day_bounds(end)
     with uow:
         s = uow.session
-        # one pass over the window's payments; the day, channel and procedure tables are its sums
-        day = _vn_day(s, PaymentTransaction.occurred_at)
+        # the daily rollup's rows of the window; the day, channel and procedure tables are its sums
         rows = s.execute(
-            _scoped(
-                select(
-                    day,
-                    PaymentTransaction.provider,
-                    PaymentRequest.procedure_code,
-                    func.count(),
-                    func.sum(PaymentTransaction.amount),
-                )
-                .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
-                .where(*applied_in(s, scope, lo, hi))
-                .group_by(day, PaymentTransaction.provider, PaymentRequest.procedure_code),
-                PaymentRequest.agency_code,
-                scope,
+            payment_days(
+                s, scope, start, end, PaymentDay.day, PaymentDay.provider, PaymentDay.procedure_code
             )
         ).all()
         codes = {code for _, _, code, _, _ in rows}
@@ -105,7 +86,7 @@ def report(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> Report:
             _per_day(rows, start, end),
             _per_channel(rows),
             _per_procedure(rows, names),
-            reductions(s, scope, lo, hi),
+            reductions(s, scope, start, end),
         )
 
 

@@ -17,14 +17,13 @@ from payments.clock import as_utc, day_bounds
 from payments.outbox.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from payments.payment_requests.models import (
     OPEN_STATUSES,
-    PaymentLine,
     PaymentRequest,
-    RequestStatus,
 )
 from payments.transactions.models import PaymentTransaction, ProviderMessage, TxnState
 from payments.uow import UnitOfWork
 from receipts.models import Receipt, TaxStatus
 from reconciliation import audit
+from reconciliation.console.models import PaymentDay, ReductionDay
 from reconciliation.models import (
     AuditEntry,
     ExceptionResolution,
@@ -55,52 +54,55 @@ def channel_of(provider: str) -> str:
     return "bank" if name == "statement" else name
 
 
-def applied_in(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[Any, ...]:
-    """Conditions for the transactions applied in [start, end) to accounts in scope. Naming the
-    accounts lets PostgreSQL walk the (account_id, occurred_at) index instead of a year of
-    transactions; an applied transaction always carries its request's account."""
-    accounts = list(
+def scope_accounts(session: Session, scope: Scope) -> list[str]:
+    """The beneficiary accounts of the agencies in scope."""
+    return list(
         session.scalars(
             _scoped(select(BeneficiaryAccount.id), BeneficiaryAccount.agency_code, scope)
         )
     )
+
+
+def applied_in(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[Any, ...]:
+    """Conditions for the transactions applied in [start, end) to accounts in scope. Naming the
+    accounts lets PostgreSQL walk the (account_id, occurred_at) index instead of a year of
+    transactions; an applied transaction always carries its request's account."""
     return (
-        PaymentTransaction.account_id.in_(accounts),
+        PaymentTransaction.account_id.in_(scope_accounts(session, scope)),
         PaymentTransaction.state == TxnState.APPLIED,
         PaymentTransaction.occurred_at >= start,
         PaymentTransaction.occurred_at < end,
     )
 
 
-def collections(session: Session, scope: Scope, start: datetime, end: datetime) -> dict[str, int]:
-    """Money applied to requests in [start, end), by channel (bank, paygov, pos)."""
+def payment_days(
+    session: Session, scope: Scope, first: date, last: date, *group: Any
+) -> Select[Any]:
+    """Applied payments to requests in scope (their agency, and the payment's account), from
+    business day ``first`` to ``last``, summed from the daily rollup by ``group``: (*group,
+    payments, đồng), the same figures as the transactions themselves give."""
+    stmt = (
+        select(*group, func.sum(PaymentDay.payments), func.sum(PaymentDay.amount))
+        .where(
+            PaymentDay.account_id.in_(scope_accounts(session, scope)),
+            PaymentDay.day >= first,
+            PaymentDay.day <= last,
+        )
+        .group_by(*group)
+        .having(func.sum(PaymentDay.payments) != 0)  # rows whose payments were all reversed
+    )
+    return _scoped(stmt, PaymentDay.agency_code, scope)
+
+
+def collections(session: Session, scope: Scope, first: date, last: date) -> dict[str, int]:
+    """Money applied to requests from business day ``first`` to ``last``, by channel."""
     out: dict[str, int] = dict.fromkeys(CHANNELS, 0)
-    for provider, amount in session.execute(
-        applied_to_requests(
-            session,
-            scope,
-            start,
-            end,
-            PaymentTransaction.provider,
-            func.coalesce(func.sum(PaymentTransaction.amount), 0),
-        ).group_by(PaymentTransaction.provider)
+    for provider, _, amount in session.execute(
+        payment_days(session, scope, first, last, PaymentDay.provider)
     ):
         key = channel_of(provider)
-        out[key] = out.get(key, 0) + int(amount)
+        out[key] = out.get(key, 0) + int(amount or 0)
     return out
-
-
-def applied_to_requests(
-    session: Session, scope: Scope, start: datetime, end: datetime, *columns: Any
-) -> Select[Any]:
-    """``columns`` of the transactions applied in [start, end) to requests in scope. An admin
-    sees every agency: joining a year of requests only to drop none of them costs a scan."""
-    stmt = select(*columns).where(*applied_in(session, scope, start, end))
-    if scope is None:
-        return stmt.where(PaymentTransaction.payment_request_id.is_not(None))
-    return stmt.join(
-        PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id
-    ).where(PaymentRequest.agency_code.in_(list(scope)))
 
 
 def online_ratio(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
@@ -131,26 +133,19 @@ def online_ratio(session: Session, scope: Scope, start: datetime, end: datetime)
 
 
 def reductions(
-    session: Session, scope: Scope, start: datetime, end: datetime
+    session: Session, scope: Scope, first: date, last: date
 ) -> list[tuple[str, int, int]]:
-    """(legal basis, lines, đồng granted) for paid requests created in the window."""
+    """(legal basis, lines, đồng granted) for paid requests created from business day ``first``
+    to ``last``, from the daily rollup."""
+    granted = func.sum(ReductionDay.amount)
     stmt = (
-        select(
-            PaymentLine.reduction_legal_basis,
-            func.count(),
-            func.sum(PaymentLine.normal_amount - PaymentLine.amount),
-        )
-        .join(PaymentRequest, PaymentRequest.id == PaymentLine.payment_request_id)
-        .where(
-            PaymentLine.reduction_policy_id.is_not(None),
-            PaymentRequest.status.in_([RequestStatus.PAID, RequestStatus.OVERPAID]),
-            PaymentRequest.created_at >= start,
-            PaymentRequest.created_at < end,
-        )
-        .group_by(PaymentLine.reduction_legal_basis)
-        .order_by(func.sum(PaymentLine.normal_amount - PaymentLine.amount).desc())
+        select(ReductionDay.legal_basis, func.sum(ReductionDay.lines), granted)
+        .where(ReductionDay.day >= first, ReductionDay.day <= last)
+        .group_by(ReductionDay.legal_basis)
+        .having(func.sum(ReductionDay.lines) != 0)
+        .order_by(granted.desc(), ReductionDay.legal_basis)
     )
-    rows = session.execute(_scoped(stmt, PaymentRequest.agency_code, scope))
+    rows = session.execute(_scoped(stmt, ReductionDay.agency_code, scope))
     return [(str(basis), int(n), int(total or 0)) for basis, n, total in rows]
 
 
@@ -167,8 +162,7 @@ class Dashboard:
 
 
 def dashboard(scope: Scope, day: date, *, uow: UnitOfWork) -> Dashboard:
-    day_start, day_end = day_bounds(day)
-    month_start = day_bounds(day.replace(day=1))[0]
+    month_start, day_end = day_bounds(day.replace(day=1))[0], day_bounds(day)[1]
     with uow:
         s = uow.session
         paid, with_fee = online_ratio(s, scope, month_start, day_end)
@@ -184,11 +178,11 @@ def dashboard(scope: Scope, day: date, *, uow: UnitOfWork) -> Dashboard:
         )
         parked = parked_deliveries(s, scope)
         return Dashboard(
-            today=collections(s, scope, day_start, day_end),
-            month=collections(s, scope, month_start, day_end),
+            today=collections(s, scope, day, day),
+            month=collections(s, scope, day.replace(day=1), day),
             online_paid=paid,
             online_with_fee=with_fee,
-            reductions=reductions(s, scope, month_start, day_end),
+            reductions=reductions(s, scope, day.replace(day=1), day),
             open_requests=int(open_count),
             parked_webhooks=int(parked or 0),
             extra=attention(scope, day, s),

@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from payments.migrate import current_is_head, head_revisions
+from payments.migrate import current_is_head, head_revisions, objects_for
 from payments.models_all import metadata
 
 # run in a fresh interpreter: importing a model module here would add its tables to the shared
@@ -56,7 +56,12 @@ def describe(difference: Any) -> str:
 def test_the_migrated_database_matches_the_models(migrated_engine: Engine) -> None:
     with migrated_engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": objects_for(conn.dialect.name),
+            },
         )
         differences = [describe(d) for d in compare_metadata(context, metadata)]
     assert differences == []
