@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import JSON, Column, Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ from payments.errors import (
     ValidationFailed,
 )
 from payments.fees.engine import QuoteLine, price_procedure
+from payments.onetrip import OneTrip
 from payments.outbox.services import emit
 from payments.payment_requests.models import (
     IdempotencyRecord,
@@ -381,63 +381,19 @@ def _row(obj: PaymentRequest | PaymentLine) -> dict[str, Any]:
 def _insert_in_one_trip(
     conn: Connection, claim: dict[str, Any], request: PaymentRequest
 ) -> str | None:
-    """PostgreSQL: the idempotency record, the request and its lines in one statement (foreign
-    keys are checked at its end); returns the catalog's token read by that statement."""
-    params: dict[str, Any] = {f"i_{k}": v for k, v in claim.items()}
-    params.update(_driver_values("r", _REQUEST_TABLE, _row(request)))
-    for n, line in enumerate(request.lines):
-        params.update(_driver_values(f"l{n}", _LINE_TABLE, _row(line)))
-    row = conn.exec_driver_sql(_one_trip_sql(len(request.lines)), params).first()
+    """PostgreSQL: the idempotency record, the request and its lines in one statement; returns
+    the catalog's token read by that statement."""
+    trip = OneTrip()
+    trip.insert("claim", _IDEMPOTENCY, [claim])
+    trip.insert("req", _REQUEST_TABLE, [_row(request)])
+    if request.lines:
+        trip.insert("lines", _LINE_TABLE, [_row(line) for line in request.lines])
+    row = trip.run(conn, "SELECT token FROM catalog_state WHERE id = 1")
     return None if row is None else cast(str, row[0])
 
 
 _REQUEST_TABLE = cast(Table, PaymentRequest.__table__)
 _LINE_TABLE = cast(Table, PaymentLine.__table__)
-_CLAIM_COLUMNS = ("client_id", "key", "request_hash", "payment_request_id", "created_at")
-
-
-def _insert_columns(table: Table) -> list[Column[Any]]:
-    # every column but a generated key: the new objects set all of them
-    return [c for c in table.columns if not (c.primary_key and c.autoincrement is True)]
-
-
-def _placeholder(prefix: str, column: Column[Any]) -> str:
-    cast_to = "::json" if isinstance(column.type, JSON) else ""
-    return f"%({prefix}_{column.key})s{cast_to}"
-
-
-def _driver_values(prefix: str, table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
-    """Column values as the driver takes them: JSON as its text, the rest as they are."""
-    return {
-        f"{prefix}_{c.key}": json.dumps(row.get(c.key))
-        if isinstance(c.type, JSON)
-        else row.get(c.key)
-        for c in _insert_columns(table)
-    }
-
-
-@functools.cache
-def _one_trip_sql(line_count: int) -> str:
-    request_cols, line_cols = _insert_columns(_REQUEST_TABLE), _insert_columns(_LINE_TABLE)
-    parts = [
-        _cte("claim", _IDEMPOTENCY.name, _CLAIM_COLUMNS, [[f"%(i_{c})s" for c in _CLAIM_COLUMNS]]),
-        _cte(
-            "req",
-            _REQUEST_TABLE.name,
-            [c.name for c in request_cols],
-            [[_placeholder("r", c) for c in request_cols]],
-        ),
-    ]
-    if line_count:
-        rows = [[_placeholder(f"l{n}", c) for c in line_cols] for n in range(line_count)]
-        parts.append(_cte("lines", _LINE_TABLE.name, [c.name for c in line_cols], rows))
-    return f"WITH {', '.join(parts)} SELECT token FROM catalog_state WHERE id = 1"  # noqa: S608
-
-
-def _cte(name: str, table: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    # identifiers from the table metadata and named placeholders only: every value is bound
-    values = ", ".join(f"({', '.join(row)})" for row in rows)
-    return f"{name} AS (INSERT INTO {table} ({', '.join(columns)}) VALUES {values})"  # noqa: S608
 
 
 def _new_request(
