@@ -233,6 +233,8 @@ def _profiler(kind: str | None) -> tuple[Callable[[], None] | None, Callable[[],
         def stop() -> None:
             prof.disable()
             CALLS[:] = [pstats.Stats(prof).total_calls]  # type: ignore[attr-defined]
+            if os.environ.get("CPU_BENCH_DUMP"):
+                prof.dump_stats(os.environ["CPU_BENCH_DUMP"])
 
         prof.enable()
         if kind == "calls":

@@ -296,6 +296,11 @@ class CatalogCache:
         self._procedures: dict[str, ProcedureSnapshot] = {}
         self._policies: tuple[PolicySpec, ...] | None = None
 
+    @property
+    def token(self) -> str | None:
+        """The token of the snapshot held now (None before the first quote)."""
+        return self._token
+
     def procedure(self, session: Session, code: str, token: str | None) -> ProcedureSnapshot | None:
         procedures = self._current(token)[0]
         found = procedures.get(code) if procedures is not None else None

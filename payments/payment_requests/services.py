@@ -29,6 +29,7 @@ from payments.catalog.services import (
 from payments.clock import business_day, utcnow
 from payments.config import Settings
 from payments.errors import (
+    DomainError,
     IdempotencyKeyMissing,
     IdempotencyKeyReused,
     NotFound,
@@ -36,6 +37,7 @@ from payments.errors import (
     ValidationFailed,
 )
 from payments.fees.engine import QuoteLine, price_procedure
+from payments.onetrip import OneTrip
 from payments.outbox.services import emit
 from payments.payment_requests.models import (
     IdempotencyRecord,
@@ -233,7 +235,14 @@ def create_payment_request(
     digest = body_hash(cmd.body)
     try:
         with uow:
-            view = _create(uow.session, cmd, digest, settings, principal)
+            try:
+                view = _create(uow.session, cmd, digest, settings, principal, one_trip=True)
+            except (_StaleCatalog, DomainError):
+                # the one-trip path priced with a catalog that moved on, or refused the call
+                # before claiming its key: the claim-first path answers exactly as it always did
+                # (a replay or 409 before a 403 or 422)
+                uow.rollback()
+                view = _create(uow.session, cmd, digest, settings, principal, one_trip=False)
             uow.commit()
             return view, True
     except IntegrityError:
@@ -246,6 +255,11 @@ def create_payment_request(
             if replay is None:
                 raise
             return replay, False
+
+
+class _StaleCatalog(Exception):
+    """The catalog's token moved between the cached snapshot a request was priced with and the
+    statement that inserted it."""
 
 
 def _replay(
@@ -268,17 +282,29 @@ def _create(
     digest: str,
     settings: Settings,
     principal: Principal,
+    *,
+    one_trip: bool,
 ) -> dict[str, Any]:
-    # claim the key first, with a plain INSERT: a new key (the usual case) costs no lookup; the
-    # catalog's token rides along, so that a cached catalog costs no query either
+    """Price, build and insert one request with its idempotency record.
+
+    Claim-first (every database): INSERT the idempotency record before anything else, with the
+    catalog's token riding along so a cached catalog costs no query, then the request, its lines
+    and the record's link to it: four statements.
+
+    One trip (PostgreSQL, once this process has cached the catalog): price with the cached
+    snapshot, then INSERT the record, the request and its lines in one statement that reads the
+    catalog's token back; a token that moved meanwhile raises ``_StaleCatalog`` and the caller
+    starts over claim-first. A used key fails that statement as it fails the claim.
+    """
     conn = session.connection()
-    claim = {
+    claim: dict[str, Any] = {
         "client_id": principal.client_id,
         "key": cmd.idempotency_key,
         "request_hash": digest,
         "payment_request_id": None,
     }
-    token = conn.execute(_CLAIM_KEY, claim).scalar_one()
+    cached = CATALOG_CACHE.token if one_trip and conn.dialect.name == "postgresql" else None
+    token = cached if cached is not None else conn.execute(_CLAIM_KEY, claim).scalar_one()
     now = utcnow()
     submitted = cmd.submitted_at or now
     procedure, lines = quote(
@@ -301,15 +327,20 @@ def _create(
         # fully exempt: nothing to pay, the dossier may proceed at once
         transition(request, RequestStatus.PAID)
         emit(session, "payment_request.paid", str(request.id), event_payload(request))
-    _insert_new(conn, request)
-    conn.execute(
-        _LINK_KEY,
-        {
-            "claimed_client_id": principal.client_id,
-            "claimed_key": cmd.idempotency_key,
-            "request_id": request_id,
-        },
-    )
+    if cached is not None:
+        claim.update(payment_request_id=request_id, created_at=now)
+        if _insert_in_one_trip(conn, claim, request) != cached:
+            raise _StaleCatalog
+    else:
+        _insert_new(conn, request)
+        conn.execute(
+            _LINK_KEY,
+            {
+                "claimed_client_id": principal.client_id,
+                "claimed_key": cmd.idempotency_key,
+                "request_id": request_id,
+            },
+        )
     accounts = {procedure.account_id: procedure.account}
     return present(session, [request], settings, accounts=accounts, created=True)[0]
 
@@ -345,6 +376,24 @@ def _row(obj: PaymentRequest | PaymentLine) -> dict[str, Any]:
         for c in obj.__table__.columns
         if (value := getattr(obj, c.key)) is not None or (c.default is None and not c.primary_key)
     }
+
+
+def _insert_in_one_trip(
+    conn: Connection, claim: dict[str, Any], request: PaymentRequest
+) -> str | None:
+    """PostgreSQL: the idempotency record, the request and its lines in one statement; returns
+    the catalog's token read by that statement."""
+    trip = OneTrip()
+    trip.insert("claim", _IDEMPOTENCY, [claim])
+    trip.insert("req", _REQUEST_TABLE, [_row(request)])
+    if request.lines:
+        trip.insert("lines", _LINE_TABLE, [_row(line) for line in request.lines])
+    row = trip.run(conn, "SELECT token FROM catalog_state WHERE id = 1")
+    return None if row is None else cast(str, row[0])
+
+
+_REQUEST_TABLE = cast(Table, PaymentRequest.__table__)
+_LINE_TABLE = cast(Table, PaymentLine.__table__)
 
 
 def _new_request(

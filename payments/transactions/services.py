@@ -17,10 +17,12 @@ from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from payments import reference as refs
 from payments.catalog.models import BeneficiaryAccount
+from payments.clock import utcnow
+from payments.onetrip import OneTrip
 from payments.outbox.models import OutboxEvent
 from payments.outbox.services import emit
 from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest, RequestStatus
@@ -309,6 +311,23 @@ _LOCK_WITH_CONTEXT = (
     )
     .where(PaymentRequest.reference == bindparam("reference"))
     .with_for_update(of=PaymentRequest)
+    # the columns applying a payment reads, no more (a wide row costs more to load than to
+    # lock); any other is an error, never a silent second query
+    .options(
+        load_only(
+            PaymentRequest.id,
+            PaymentRequest.reference,
+            PaymentRequest.dossier_code,
+            PaymentRequest.account_id,
+            PaymentRequest.total_amount,
+            PaymentRequest.paid_amount,
+            PaymentRequest.status,
+            PaymentRequest.callback_url,
+            PaymentRequest.flags,
+            PaymentRequest.version,
+            raiseload=True,
+        )
+    )
 )
 
 
@@ -447,26 +466,101 @@ def _apply(
     target = status_for_amount(request.paid_amount + event.amount.amount, request.total_amount)
     if target == RequestStatus.OVERPAID:
         flags = [*flags, Flag.OVERPAYMENT, Flag.REFUND_DUE]
+    txn = _new_txn(event, request, account, TxnState.APPLIED, flags)
+    if session.get_bind().dialect.name == "postgresql":
+        return _apply_in_one_trip(session, event, request, txn, target)
     # the transaction first, and the request only if it went in: a concurrent delivery of the
     # same event that committed after our look-up's snapshot is seen here, without an error
-    txn = _new_txn(event, request, account, TxnState.APPLIED, flags)
     txn_id = _insert_unless_recorded(session, txn)
     if txn_id is None:
         return _repeat(session, event, _recorded(session, event), request)
-    request.paid_amount += event.amount.amount
+    topic = _credit_request(request, event.amount.amount, target, txn.flags)
+    log_message(
+        session, event.provider, "applied", event.raw, txn_id=event.provider_txn_id, request=request
+    )
+    _close_attempt(session, event, "paid")
+    if topic is not None:
+        emit(session, topic, str(request.id), event_payload(request))
+    return ApplyResult("applied", str(request.id), request.status, txn_id)
+
+
+def _credit_request(
+    request: PaymentRequest, amount: int, target: RequestStatus, flags: Sequence[str]
+) -> str | None:
+    """Add ``amount`` to the request and move it to ``target``; the topic to emit, if any."""
+    request.paid_amount += amount
     if target == RequestStatus.OVERPAID:
         request.flags = sorted({*request.flags, Flag.REFUND_DUE})
     if Flag.REFERENCE_CORRECTED in flags:
         request.flags = sorted({*request.flags, Flag.REFERENCE_CORRECTED})
     moved = transition(request, target)
-    log_message(
-        session, event.provider, "applied", event.raw, txn_id=event.provider_txn_id, request=request
-    )
-    _close_attempt(session, event, "paid")
     if moved or target == RequestStatus.OVERPAID:
-        topic = STATUS_TOPICS.get(target, f"payment_request.{target}")
-        emit(session, topic, str(request.id), event_payload(request))
-    return ApplyResult("applied", str(request.id), request.status, txn_id)
+        return STATUS_TOPICS.get(target, f"payment_request.{target}")
+    return None
+
+
+_MESSAGE_TABLE = cast(Table, ProviderMessage.__table__)
+_REQUEST_TABLE = cast(Table, PaymentRequest.__table__)
+_OUTBOX_TABLE = cast(Table, OutboxEvent.__table__)
+
+
+def _apply_in_one_trip(
+    session: Session,
+    event: ProviderEvent,
+    request: PaymentRequest,
+    txn: PaymentTransaction,
+    target: RequestStatus,
+) -> ApplyResult:
+    """PostgreSQL: the transaction, the request's new amount and state, the message log and the
+    outbox event in one statement, every part after the first only if the transaction went in.
+
+    The request was changed in memory only to compute its new row; it leaves the session so
+    that nothing flushes it again."""
+    topic = _credit_request(request, event.amount.amount, target, txn.flags)
+    session.expunge(request)
+    trip = OneTrip()
+    trip.insert(
+        "txn",
+        _TXN_TABLE,
+        [{c.key: getattr(txn, c.key) for c in _TXN_COLUMNS}],
+        unless_conflict=("provider", "provider_txn_id"),
+        returning="id",
+    )
+    trip.update(
+        "req",
+        _REQUEST_TABLE,
+        {"id": request.id},
+        {
+            "paid_amount": request.paid_amount,
+            "status": request.status,
+            "flags": request.flags,
+            "version": request.version,
+            "updated_at": utcnow(),
+        },
+        when="txn",
+    )
+    message = {
+        "provider": event.provider,
+        "outcome": "applied",
+        "provider_txn_id": event.provider_txn_id,
+        "payment_request_id": request.id,
+        "payload": dict(event.raw),
+    }
+    trip.insert("msg", _MESSAGE_TABLE, [message], when="txn")
+    if topic is not None:
+        outbox = {
+            "topic": topic,
+            "aggregate_id": str(request.id),
+            "payload": event_payload(request),
+        }
+        trip.insert("ev", _OUTBOX_TABLE, [outbox], when="txn")
+    row = trip.run(session.connection(), "SELECT id FROM txn")
+    if row is None:
+        # a concurrent delivery of the same event committed after our look-up's snapshot
+        stored = session.get(PaymentRequest, request.id)
+        return _repeat(session, event, _recorded(session, event), stored)
+    _close_attempt(session, event, "paid")
+    return ApplyResult("applied", str(request.id), request.status, row[0])
 
 
 def _insert_unless_recorded(session: Session, txn: PaymentTransaction) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import payment_request_body
+from sqlalchemy import text
 
 
 def create(session: Any, body: dict[str, Any], key: str = "key-1") -> Any:
@@ -70,6 +71,42 @@ def test_same_key_with_another_body_is_a_conflict(api: Any) -> None:
     resp = create(s, {**body, "channel": "counter"}, key="k")
     assert resp.status_code == 409
     assert resp.headers["Content-Type"].startswith("application/problem+json")
+    assert resp.json()["code"] == "idempotency-key-reused"
+
+
+def test_a_create_after_a_catalog_change_is_priced_with_the_new_catalog(
+    api: Any, live_server: Any
+) -> None:
+    # the first create caches the catalog; on PostgreSQL the next ones insert in one statement
+    # priced with that cache, and one that finds the catalog moved on starts over
+    s = api()
+    assert create(s, payment_request_body(), key="before").json()["total_amount"] == 200_000
+    with live_server.container.engine.begin() as conn:
+        conn.execute(text("UPDATE fee_items SET amount = 180000 WHERE code = 'LLTP'"))
+    body = payment_request_body()
+    resp = create(s, body, key="after")
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["total_amount"] == 180_000
+    assert [line["amount"] for line in resp.json()["lines"]] == [180_000]
+    with live_server.container.engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                "SELECT r.total_amount, i.key FROM payment_requests r "
+                "JOIN idempotency_records i ON i.payment_request_id = r.id "
+                "WHERE r.dossier_code = :dossier"
+            ),
+            {"dossier": body["dossier_code"]},
+        ).all()
+    assert [tuple(row) for row in stored] == [(180_000, "after")]
+
+
+def test_a_used_key_is_a_conflict_before_the_new_body_is_judged(api: Any) -> None:
+    s = api()
+    body = payment_request_body()
+    assert create(s, body, key="k").status_code == 201
+    # an unknown procedure under a used key: the key speaks first, as it always did
+    resp = create(s, {**body, "procedure_code": "9.999999"}, key="k")
+    assert resp.status_code == 409, resp.text
     assert resp.json()["code"] == "idempotency-key-reused"
 
 
