@@ -73,6 +73,7 @@ class Receipt(Base):
             "payer_name",
             "payment_reference",
             postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
             postgresql_ops=dict.fromkeys(
                 ("dossier_code", "payer_name", "payment_reference"), "gin_trgm_ops"
             ),

@@ -57,6 +57,7 @@ class PaymentRequest(Base):
             "reference",
             "payer_name",
             postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
             postgresql_ops=dict.fromkeys(
                 ("dossier_code", "reference", "payer_name"), "gin_trgm_ops"
             ),
