@@ -13,23 +13,37 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Uuid,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from payments.auth.services import Principal
 from payments.catalog.models import BeneficiaryAccount
 from payments.clock import VN_TZ, business_day, day_bounds, utcnow
-from payments.money import Money
+from payments.db import BigInt, UTCDateTime, json_object
 from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest, RequestStatus
 from payments.payment_requests.state import status_for_amount
+from payments.transactions.bulk import apply_credits_from
 from payments.transactions.models import Flag, PaymentTransaction, PosSettlement, TxnState
-from payments.transactions.services import apply_credits
 from payments.uow import UnitOfWork
-from providers.base import EventKind, ProviderEvent, TxnStatus
 from reconciliation import audit
 from reconciliation.errors import (
     ExceptionNotFound,
@@ -66,6 +80,7 @@ from reconciliation.models import (
 log = structlog.get_logger(__name__)
 PROVIDER = "statement"  # statement credits enter the payment state machine as this provider
 IN_CHUNK = 5_000
+APPLY_CHUNK = 50_000  # credits per transaction: bounded lock time and memory
 MONEY_PROVIDERS = ("bank", "paygov")  # their transactions are single credits on the statement
 Progress = Callable[[str, int, int], None]
 
@@ -335,7 +350,7 @@ def reconcile_day(
         result = reconcile(day)
         del day
     report("matched", len(result.matches), len(result.matches) + len(result.exceptions))
-    apply_credits(_reporting(map(_event, result.credits), len(result.credits), report), uow=uow)
+    apply_statement_credits(result.credits, uow=uow, progress=report)
     report("applied", len(result.credits), len(result.credits))
     for attempt in range(2):
         try:
@@ -357,37 +372,97 @@ def reconcile_day(
     return view
 
 
-def _reporting(
-    events: Iterator[ProviderEvent], total: int, report: Progress
-) -> Iterator[ProviderEvent]:
-    """The events, reporting every 10,000 taken (applying a million credits takes minutes)."""
-    for done, event in enumerate(events, 1):
-        if done % 10_000 == 0:
-            report("applying", done, total)
-        yield event
+CREDITS_IN = Table(
+    "recon_credits_in",
+    MetaData(),
+    Column("seq", BigInt),
+    Column("line_id", BigInt),
+    Column("request_id", Uuid),
+    Column("occurred_at", UTCDateTime()),
+    prefixes=["TEMPORARY"],
+)
 
 
-def _event(credit: CreditOut) -> ProviderEvent:
-    line = credit.line
-    booked = datetime.combine(line.booking_date, time(12), tzinfo=VN_TZ)
-    return ProviderEvent(
-        provider=PROVIDER,
-        provider_txn_id=line.fingerprint,
-        reference=credit.reference,
-        amount=Money(line.amount),
-        currency="VND",
-        status=TxnStatus.PAID,
-        occurred_at=booked,
-        kind=EventKind.TRANSFER_IN,
-        details={"description": line.description, "statement_line_id": str(line.id)},
-        raw={
-            "statement_line_id": line.id,
-            "booking_date": line.booking_date.isoformat(),
-            "amount": line.amount,
-            "description": line.description,
-            "bank_reference": line.bank_reference,
-        },
+def apply_statement_credits(
+    credits: Sequence[CreditOut],
+    *,
+    uow: UnitOfWork,
+    progress: Progress | None = None,
+    chunk_size: int = APPLY_CHUNK,
+) -> dict[str, int]:
+    """Apply statement credits to their requests through the payment state machine, set-based
+    (``payments.transactions.bulk``): one transaction per chunk, a replay is a no-op. Returns a
+    count per outcome (``applied``, ``recorded``)."""
+    counts: Counter[str] = Counter()
+    for start in range(0, len(credits), chunk_size):
+        chunk = credits[start : start + chunk_size]
+        for attempt in range(2):
+            try:
+                with uow:
+                    done = _apply_chunk(uow.session.connection(), start, chunk)
+                    uow.commit()
+                break
+            except IntegrityError:  # a concurrent run recorded some first: the retry skips them
+                if attempt:
+                    raise
+        counts.update(done)
+        if progress and start + len(chunk) < len(credits):  # the caller reports the end
+            progress("applying", start + len(chunk), len(credits))
+    return dict(counts)
+
+
+def _apply_chunk(conn: Connection, start: int, chunk: Sequence[CreditOut]) -> dict[str, int]:
+    CREDITS_IN.create(conn)
+    noon: dict[date, datetime] = {}  # statement credits are booked at noon of their day
+    rows = (
+        (
+            start + i,
+            c.line.id,
+            uuid.UUID(c.request_id),
+            noon.get(c.line.booking_date)
+            or noon.setdefault(
+                c.line.booking_date, datetime.combine(c.line.booking_date, time(12), tzinfo=VN_TZ)
+            ),
+        )
+        for i, c in enumerate(chunk)
     )
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy("COPY recon_credits_in FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.execute(text("ANALYZE recon_credits_in"))
+    else:
+        keys = list(CREDITS_IN.c.keys())
+        conn.execute(insert(CREDITS_IN), [dict(zip(keys, row, strict=True)) for row in rows])
+    done = apply_credits_from(conn, _credit_source())
+    CREDITS_IN.drop(conn)
+    return done
+
+
+def _credit_source() -> Select[Any]:
+    """The credits as ``apply_credits_from`` reads them: what ``record_event`` would have been
+    told by a provider ``statement`` reporting the line."""
+    c, line = CREDITS_IN.c, cast(Table, StatementLine.__table__).c
+    return select(
+        c.seq.label("seq"),
+        c.request_id.label("request_id"),
+        literal(PROVIDER).label("provider"),
+        line.fingerprint.label("provider_txn_id"),
+        line.amount.label("amount"),
+        c.occurred_at.label("occurred_at"),
+        func.nullif(line.description, "").label("memo"),
+        json_object(
+            description=line.description, statement_line_id=sql_cast(line.id, String)
+        ).label("details"),
+        json_object(
+            statement_line_id=line.id,
+            booking_date=sql_cast(line.booking_date, String),
+            amount=line.amount,
+            description=line.description,
+            bank_reference=line.bank_reference,
+        ).label("raw"),
+    ).join_from(CREDITS_IN, StatementLine.__table__, line.id == c.line_id)
 
 
 def _store(session: Session, cmd: ReconcileDay, result: DayResult) -> ReconciliationRun:
@@ -716,7 +791,7 @@ def resolve_exception(
         uow.commit()
         view = exception_view(exc)
     if credit is not None:
-        apply_credits([_event(credit)], uow=uow)
+        apply_statement_credits([credit], uow=uow)
     return view
 
 
