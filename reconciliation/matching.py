@@ -35,7 +35,6 @@ PROPOSAL_WINDOW_DAYS = 3  # a request created up to three days before the credit
 @dataclass(frozen=True, slots=True)
 class Line:
     id: int
-    fingerprint: str
     booking_date: date
     amount: int
     description: str

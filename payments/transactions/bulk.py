@@ -113,6 +113,7 @@ def apply_credits_from(
     now = now or utcnow()
     src = source.subquery("src")
     if conn.dialect.name == "postgresql":  # SQLite's writer holds the whole database already
+        conn.execute(text("SET LOCAL work_mem = '64MB'"))  # sorts of a batch stay in memory
         locked = select(_REQ.c.id).where(_REQ.c.id.in_(select(src.c.request_id)))
         conn.execute(locked.order_by(_REQ.c.id).with_for_update()).all()
     DECIDED.create(conn)
