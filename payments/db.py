@@ -7,9 +7,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, Uuid, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Uuid,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from payments.clock import as_utc
@@ -100,3 +113,59 @@ def make_session_factory(engine: Engine) -> sessionmaker[Any]:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+# ---------------------------------------------------------------- portable SQL for set-based work
+# The few expressions PostgreSQL and SQLite spell differently; everything else is shared SQL.
+
+
+class json_object(FunctionElement[Any]):  # noqa: N801 - reads as the SQL function it renders
+    """A JSON object built in SQL from (key, value) pairs; keys are code constants, rendered
+    inline (PostgreSQL cannot type a bound key of ``json_build_object``)."""
+
+    type = JSON()
+    inherit_cache = False
+
+    def __init__(self, **pairs: Any) -> None:
+        self.keys = tuple(pairs)
+        super().__init__(*pairs.values())
+
+
+@compiles(json_object)
+def _json_object(element: json_object, compiler: Any, **kw: Any) -> str:
+    name = "json_build_object" if compiler.dialect.name == "postgresql" else "json_object"
+    values = [compiler.process(v, **kw) for v in element.clauses]
+    pairs = (f"'{k}', {v}" for k, v in zip(element.keys, values, strict=True))
+    return f"{name}({', '.join(pairs)})"
+
+
+class json_value(FunctionElement[Any]):  # noqa: N801
+    """A JSON column as a value inside ``json_object`` (SQLite would embed its text as a
+    string) or as a JSON literal (PostgreSQL types a text as text)."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(json_value)
+def _json_value(element: json_value, compiler: Any, **kw: Any) -> str:
+    inner = compiler.process(element.clauses, **kw)
+    return f"CAST({inner} AS JSON)" if compiler.dialect.name == "postgresql" else f"json({inner})"
+
+
+class uuid_text(FunctionElement[str]):  # noqa: N801
+    """``str(uuid)`` in SQL: SQLite keeps a UUID as 32 hex digits, PostgreSQL as ``uuid``."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(uuid_text)
+def _uuid_text(element: uuid_text, compiler: Any, **kw: Any) -> str:
+    c = compiler.process(element.clauses, **kw)
+    if compiler.dialect.name == "postgresql":
+        return f"CAST({c} AS VARCHAR)"
+    parts = " || '-' || ".join(
+        f"substr({c}, {a}, {n})" for a, n in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    )
+    return f"lower({parts})"

@@ -62,6 +62,32 @@ def one_substitution_keys(reference: str) -> list[str]:
     return [f"{i}:{digits[:i]}*{digits[i + 1 :]}" for i in range(len(digits))]
 
 
+# MOD 97 weight of each of the 14 digits (body and check) and its inverse modulo 97
+_WEIGHTS = [pow(10, BODY_DIGITS + 1 - i, 97) for i in range(BODY_DIGITS + 2)]
+_INVERSES = [pow(w, -1, 97) for w in _WEIGHTS]
+
+
+def one_digit_variants(candidate: str) -> list[str]:
+    """The valid references one digit away from ``candidate``, in digit-position order.
+
+    Arithmetic, not a search: changing digit i by δ moves the number by δ·10^(13−i), so at each
+    position exactly one δ ≡ (1 − n)·10^−(13−i) (mod 97) can make it valid, and it counts only
+    if the new digit is a digit (|δ| ≤ 9 < 97, so there is never a second one).
+    """
+    digits = candidate[len(PREFIX) :]
+    if len(candidate) != LENGTH or not candidate.startswith(PREFIX) or not digits.isdigit():
+        return []
+    gap = (1 - int(digits)) % 97
+    out = []
+    for i, inverse in enumerate(_INVERSES):
+        delta = gap * inverse % 97
+        delta = delta - 97 if delta > 9 else delta
+        new = int(digits[i]) + delta
+        if delta and 0 <= new <= 9:
+            out.append(f"{PREFIX}{digits[:i]}{new}{digits[i + 1 :]}")
+    return out
+
+
 def correct_one_typo(candidate: str, open_references: Iterable[str]) -> str | None:
     """The unique open reference one substitution away from an invalid ``candidate``, if any."""
     keys = set(one_substitution_keys(candidate))

@@ -47,6 +47,10 @@ class UnitOfWork:
         finally:
             session.close()
 
+    def fork(self) -> UnitOfWork:
+        """Another unit of work on the same database, for another thread."""
+        return UnitOfWork(self._session_factory)
+
     def commit(self) -> None:
         self.session.commit()
 

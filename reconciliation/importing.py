@@ -215,6 +215,7 @@ def _copy_lines(
     session: Session, rows: Iterator[Row], total: int, progress: Progress | None
 ) -> int:
     cols = ", ".join(LINE_COLUMNS)
+    session.execute(text("SET LOCAL work_mem = '64MB'"))  # the ORDER BY of a day in memory
     # same column types as the real table, no constraints; gone at commit
     session.execute(
         text(

@@ -35,7 +35,6 @@ PROPOSAL_WINDOW_DAYS = 3  # a request created up to three days before the credit
 @dataclass(frozen=True, slots=True)
 class Line:
     id: int
-    fingerprint: str
     booking_date: date
     amount: int
     description: str
@@ -150,17 +149,9 @@ class DayResult:
 
 
 def typo_variants(candidate: str) -> list[str]:
-    """Valid references one digit away from ``candidate``: the strings sharing one of its
-    ``one_substitution_keys`` (MOD 97 guarantees no two valid ones share a key)."""
-    out = []
-    for key in refs.one_substitution_keys(candidate):
-        _, pattern = key.split(":", 1)
-        head, tail = pattern.split("*")
-        for digit in "0123456789":
-            variant = f"{refs.PREFIX}{head}{digit}{tail}"
-            if variant != candidate and refs.is_valid(variant):
-                out.append(variant)
-    return out
+    """Valid references one digit away from ``candidate`` (MOD 97 allows at most one per digit
+    position, so no two of them share a ``one_substitution_keys`` key)."""
+    return refs.one_digit_variants(candidate)
 
 
 def normalise_name(text: str) -> set[str]:

@@ -7,29 +7,47 @@ its matches and keeps every exception an officer resolved (exceptions carry a st
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import uuid
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Uuid,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from payments.auth.services import Principal
 from payments.catalog.models import BeneficiaryAccount
 from payments.clock import VN_TZ, business_day, day_bounds, utcnow
-from payments.money import Money
+from payments.db import BigInt, UTCDateTime, json_object
 from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest, RequestStatus
 from payments.payment_requests.state import status_for_amount
+from payments.transactions.bulk import apply_credits_from
 from payments.transactions.models import Flag, PaymentTransaction, PosSettlement, TxnState
-from payments.transactions.services import apply_credits
 from payments.uow import UnitOfWork
-from providers.base import EventKind, ProviderEvent, TxnStatus
 from reconciliation import audit
 from reconciliation.errors import (
     ExceptionNotFound,
@@ -66,6 +84,8 @@ from reconciliation.models import (
 log = structlog.get_logger(__name__)
 PROVIDER = "statement"  # statement credits enter the payment state machine as this provider
 IN_CHUNK = 5_000
+APPLY_CHUNK = 50_000  # credits per transaction: bounded lock time and memory
+STREAMS = 2
 MONEY_PROVIDERS = ("bank", "paygov")  # their transactions are single credits on the statement
 Progress = Callable[[str, int, int], None]
 
@@ -88,7 +108,6 @@ def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any
 
 _LINE_COLS = (
     StatementLine.id,
-    StatementLine.fingerprint,
     StatementLine.booking_date,
     StatementLine.amount,
     StatementLine.description,
@@ -118,7 +137,10 @@ def _req(row: Any, own: dict[str, int]) -> Req:
         if status != RequestStatus.REFUNDED:
             status = status_for_amount(paid, row[3])
     created = row[7].astimezone(VN_TZ).replace(tzinfo=None)
-    return Req(rid, row[1], row[2], row[3], paid, str(status), row[6], created)
+    # interned: a million requests share a handful of accounts and statuses
+    return Req(
+        rid, row[1], sys.intern(row[2]), row[3], paid, sys.intern(str(status)), row[6], created
+    )
 
 
 def load_day(session: Session, account_id: str, day: date) -> DayInput:
@@ -131,8 +153,9 @@ def load_day(session: Session, account_id: str, day: date) -> DayInput:
     )
     lines: list[Line] = []
     earlier: list[Line] = []
-    for row in rows:
-        (lines if row[2] == day else earlier).append(Line(*row))
+    for row in rows:  # a million lines: their dates shared, not one object each
+        booked = day if row[1] == day else prev
+        (lines if booked is day else earlier).append(Line(row[0], booked, *row[2:]))
     own = _own_credits(session, account_id, day)
     # the memo references: joined in SQL (one query, however many lines the day has)
     memo_refs = (
@@ -335,7 +358,7 @@ def reconcile_day(
         result = reconcile(day)
         del day
     report("matched", len(result.matches), len(result.matches) + len(result.exceptions))
-    apply_credits(_reporting(map(_event, result.credits), len(result.credits), report), uow=uow)
+    apply_statement_credits(result.credits, uow=uow, progress=report)
     report("applied", len(result.credits), len(result.credits))
     for attempt in range(2):
         try:
@@ -357,37 +380,126 @@ def reconcile_day(
     return view
 
 
-def _reporting(
-    events: Iterator[ProviderEvent], total: int, report: Progress
-) -> Iterator[ProviderEvent]:
-    """The events, reporting every 10,000 taken (applying a million credits takes minutes)."""
-    for done, event in enumerate(events, 1):
-        if done % 10_000 == 0:
-            report("applying", done, total)
-        yield event
+CREDITS_IN = Table(
+    "recon_credits_in",
+    MetaData(),
+    Column("seq", BigInt),
+    Column("line_id", BigInt),
+    Column("request_id", Uuid),
+    Column("occurred_at", UTCDateTime()),
+    prefixes=["TEMPORARY"],
+)
 
 
-def _event(credit: CreditOut) -> ProviderEvent:
-    line = credit.line
-    booked = datetime.combine(line.booking_date, time(12), tzinfo=VN_TZ)
-    return ProviderEvent(
-        provider=PROVIDER,
-        provider_txn_id=line.fingerprint,
-        reference=credit.reference,
-        amount=Money(line.amount),
-        currency="VND",
-        status=TxnStatus.PAID,
-        occurred_at=booked,
-        kind=EventKind.TRANSFER_IN,
-        details={"description": line.description, "statement_line_id": str(line.id)},
-        raw={
-            "statement_line_id": line.id,
-            "booking_date": line.booking_date.isoformat(),
-            "amount": line.amount,
-            "description": line.description,
-            "bank_reference": line.bank_reference,
-        },
+def apply_statement_credits(
+    credits: Sequence[CreditOut],
+    *,
+    uow: UnitOfWork,
+    progress: Progress | None = None,
+    chunk_size: int = APPLY_CHUNK,
+) -> dict[str, int]:
+    """Apply statement credits to their requests through the payment state machine, set-based
+    (``payments.transactions.bulk``): one transaction per chunk, a replay is a no-op. Returns a
+    count per outcome (``applied``, ``recorded``).
+
+    On PostgreSQL a large day goes through ``STREAMS`` connections at once, the requests split
+    between them (each request's credits stay in one stream, in order), so the database's
+    index and constraint work — nearly all of the cost — runs on more than one core.
+    """
+    with uow:
+        parallel = uow.dialect == "postgresql" and len(credits) > chunk_size
+    streams = STREAMS if parallel else 1
+    buckets = [array("q") for _ in range(streams)]
+    for i, credit in enumerate(credits):
+        buckets[int(credit.request_id[-1], 16) % streams].append(i)
+    lock = threading.Lock()
+    done = [0]
+
+    def run(indices: Sequence[int], unit: UnitOfWork) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for start in range(0, len(indices), chunk_size):
+            rows = [(i, credits[i]) for i in indices[start : start + chunk_size]]
+            counts.update(_apply_rows(unit, rows))
+            with lock:
+                done[0] += len(rows)
+                if progress and done[0] < len(credits):  # the caller reports the end
+                    progress("applying", done[0], len(credits))
+        return counts
+
+    if streams == 1:
+        return dict(run(buckets[0], uow))
+    total: Counter[str] = Counter()
+    with ThreadPoolExecutor(streams) as pool:
+        for counts in pool.map(run, buckets, [uow.fork() for _ in buckets]):
+            total.update(counts)
+    return dict(total)
+
+
+def _apply_rows(uow: UnitOfWork, rows: Sequence[tuple[int, CreditOut]]) -> dict[str, int]:
+    for attempt in range(2):
+        try:
+            with uow:
+                done = _apply_chunk(uow.session.connection(), rows)
+                uow.commit()
+            return done
+        except IntegrityError:  # a concurrent run recorded some first: the retry skips them
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _apply_chunk(conn: Connection, chunk: Sequence[tuple[int, CreditOut]]) -> dict[str, int]:
+    CREDITS_IN.create(conn)
+    noon: dict[date, datetime] = {}  # statement credits are booked at noon of their day
+    rows = (
+        (
+            seq,
+            c.line.id,
+            uuid.UUID(c.request_id),
+            noon.get(c.line.booking_date)
+            or noon.setdefault(
+                c.line.booking_date, datetime.combine(c.line.booking_date, time(12), tzinfo=VN_TZ)
+            ),
+        )
+        for seq, c in chunk
     )
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy("COPY recon_credits_in FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.execute(text("ANALYZE recon_credits_in"))
+    else:
+        keys = list(CREDITS_IN.c.keys())
+        conn.execute(insert(CREDITS_IN), [dict(zip(keys, row, strict=True)) for row in rows])
+    done = apply_credits_from(conn, _credit_source())
+    CREDITS_IN.drop(conn)
+    return done
+
+
+def _credit_source() -> Select[Any]:
+    """The credits as ``apply_credits_from`` reads them: what ``record_event`` would have been
+    told by a provider ``statement`` reporting the line."""
+    c, line = CREDITS_IN.c, cast(Table, StatementLine.__table__).c
+    return select(
+        c.seq.label("seq"),
+        c.request_id.label("request_id"),
+        literal(PROVIDER).label("provider"),
+        line.fingerprint.label("provider_txn_id"),
+        line.amount.label("amount"),
+        c.occurred_at.label("occurred_at"),
+        func.nullif(line.description, "").label("memo"),
+        json_object(
+            description=line.description, statement_line_id=sql_cast(line.id, String)
+        ).label("details"),
+        json_object(
+            statement_line_id=line.id,
+            booking_date=sql_cast(line.booking_date, String),
+            amount=line.amount,
+            description=line.description,
+            bank_reference=line.bank_reference,
+        ).label("raw"),
+    ).join_from(CREDITS_IN, StatementLine.__table__, line.id == c.line_id)
 
 
 def _store(session: Session, cmd: ReconcileDay, result: DayResult) -> ReconciliationRun:
@@ -716,7 +828,7 @@ def resolve_exception(
         uow.commit()
         view = exception_view(exc)
     if credit is not None:
-        apply_credits([_event(credit)], uow=uow)
+        apply_statement_credits([credit], uow=uow)
     return view
 
 
@@ -750,7 +862,6 @@ def _credit_for(
         raise ResolutionRefused(f"the request is {target.status}; it cannot take this credit")
     view = Line(
         line.id,
-        line.fingerprint,
         line.booking_date,
         line.amount,
         line.description,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, and_, case, literal, or_
+
 from payments.errors import IllegalTransition
 from payments.payment_requests.models import PaymentRequest
 from payments.payment_requests.models import RequestStatus as S
@@ -56,3 +58,21 @@ def status_for_amount(paid: int, due: int) -> S:
     if paid < due:
         return S.PARTIALLY_PAID
     return S.PAID if paid == due else S.OVERPAID
+
+
+# The same table and rule in SQL, for set-based work (statement credits by the hundred thousand).
+
+
+def status_for_amount_sql(paid: ColumnElement[int], due: ColumnElement[int]) -> ColumnElement[str]:
+    """``status_for_amount`` as a SQL expression."""
+    return case(
+        (paid <= 0, literal(S.PENDING.value)),
+        (paid < due, literal(S.PARTIALLY_PAID.value)),
+        (paid == due, literal(S.PAID.value)),
+        else_=literal(S.OVERPAID.value),
+    )
+
+
+def allowed_sql(current: ColumnElement[str], target: ColumnElement[str]) -> ColumnElement[bool]:
+    """Whether ``ALLOWED`` holds (current, target), as a SQL expression built from the table."""
+    return or_(*(and_(current == a.value, target == b.value) for a, b in sorted(ALLOWED)))

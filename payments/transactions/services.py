@@ -7,9 +7,8 @@ lock on the request. What a provider sent is kept in the append-only ``provider_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, cast
 
 import structlog
@@ -694,95 +693,6 @@ def _batch_account(session: Session, settlement: Settlement) -> str | None:
     )
 
 
-def apply_credits(
-    events: Iterable[ProviderEvent], *, uow: UnitOfWork, chunk_size: int = 2_000
-) -> dict[str, int]:
-    """Apply many verified credits that name their request by ``reference`` (the statement
-    credits reconciliation matched) through the same state machine as ``record_event``.
-
-    Per chunk of events, in one transaction: one query finds the ids already recorded (a replay
-    is a no-op), one locks the requests in id order (concurrent callers cannot deadlock). Returns
-    a count per outcome.
-    """
-    counts: dict[str, int] = {}
-    pending = iter(events)  # built lazily by the caller: a million events never sit in memory
-    while chunk := list(islice(pending, chunk_size)):
-        for attempt in range(2):
-            try:
-                with uow:
-                    outcomes = _apply_chunk(uow.session, chunk)
-                    uow.commit()
-                break
-            except IntegrityError:
-                if attempt:  # a concurrent caller recorded some first: the retry skips them
-                    raise
-        for outcome in outcomes:
-            counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
-
-
-def _apply_chunk(session: Session, events: Sequence[ProviderEvent]) -> list[str]:
-    """One chunk, set-based: the decisions of ``_apply`` per event, then one bulk insert per
-    table and one batched update of the requests (a million credits in minutes, not hours)."""
-    seen: set[tuple[str, str]] = set()
-    for provider in {e.provider for e in events}:
-        ids = [e.provider_txn_id for e in events if e.provider == provider]
-        rows = session.execute(
-            select(PaymentTransaction.provider_txn_id).where(
-                PaymentTransaction.provider == provider,
-                PaymentTransaction.provider_txn_id.in_(ids),
-            )
-        )
-        seen.update((provider, txn_id) for (txn_id,) in rows)
-    wanted = sorted({e.reference for e in events if e.reference})
-    requests = {
-        r.reference: r
-        for r in session.scalars(
-            select(PaymentRequest)
-            .where(PaymentRequest.reference.in_(wanted))
-            .order_by(PaymentRequest.id)
-            .with_for_update()
-        )
-    }
-    txns: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    outbox: list[dict[str, Any]] = []
-    outcomes = []
-    for event in events:
-        key = (event.provider, event.provider_txn_id)
-        request = requests.get(event.reference or "")
-        if key in seen or request is None:
-            outcomes.append("duplicate" if key in seen else "unmatched")
-            continue
-        seen.add(key)
-        state, flags, topic = _credit(request, event.amount.amount)
-        txn = _new_txn(event, request, request.account_id, state, flags)
-        txns.append({c.key: getattr(txn, c.key) for c in _TXN_COLUMNS})
-        outcome = "applied" if state == TxnState.APPLIED else "recorded"
-        messages.append(
-            {
-                "provider": event.provider,
-                "outcome": outcome,
-                "reason": None,
-                "provider_txn_id": event.provider_txn_id,
-                "payload": dict(event.raw),
-                "payment_request_id": request.id,
-            }
-        )
-        if topic:
-            outbox.append(
-                {"topic": topic, "aggregate_id": str(request.id), "payload": event_payload(request)}
-            )
-        outcomes.append(outcome)
-    for model, new_rows in ((PaymentTransaction, txns), (ProviderMessage, messages)):
-        if new_rows:
-            session.execute(insert(model), new_rows)
-    if outbox:
-        session.execute(insert(OutboxEvent), outbox)
-    session.flush()  # the requests' new amounts and states, as one batched UPDATE
-    return outcomes
-
-
 _TXN_COLUMNS = [
     c for c in PaymentTransaction.__table__.columns if c.key not in {"id", "recorded_at"}
 ]
@@ -794,25 +704,3 @@ _INSERT_TXN_UNLESS_RECORDED = {
     .returning(_TXN_TABLE.c.id)
     for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
-
-
-def _credit(request: PaymentRequest, amount: int) -> tuple[str, list[str], str | None]:
-    """``_apply`` for one credit to a known request: (transaction state, flags, outbox topic)."""
-    if request.status in (RequestStatus.EXPIRED, RequestStatus.CANCELLED, RequestStatus.REFUNDED):
-        request.flags = sorted({*request.flags, Flag.LATE_PAYMENT, Flag.REFUND_DUE})
-        return TxnState.RECORDED, [Flag.LATE_PAYMENT, Flag.REFUND_DUE], None
-    flags: list[str] = []
-    if request.status in (RequestStatus.PAID, RequestStatus.OVERPAID):
-        flags.append(Flag.DUPLICATE_PAYMENT)
-    request.paid_amount += amount
-    target = status_for_amount(request.paid_amount, request.total_amount)
-    if target == RequestStatus.OVERPAID:
-        flags += [Flag.OVERPAYMENT, Flag.REFUND_DUE]
-        request.flags = sorted({*request.flags, Flag.REFUND_DUE})
-    moved = transition(request, target)
-    topic = STATUS_TOPICS.get(target, f"payment_request.{target}")
-    return (
-        TxnState.APPLIED,
-        sorted(set(flags)),
-        topic if moved or target == RequestStatus.OVERPAID else None,
-    )

@@ -111,3 +111,17 @@ def test_a_typo_between_two_open_references_is_not_guessed() -> None:
 def test_searching_any_text_never_fails(text: str) -> None:
     found = ref.find_reference(text)
     assert found is None or ref.is_valid(found)
+
+
+@given(st.integers(0, 10**14 - 1))
+def test_one_digit_variants_are_exactly_the_valid_references_one_substitution_away(n: int) -> None:
+    candidate = f"TPH{n:014d}"
+    searched = [
+        variant
+        for i in range(3, len(candidate))
+        for digit in "0123456789"
+        if (variant := candidate[:i] + digit + candidate[i + 1 :]) != candidate
+        and ref.is_valid(variant)
+    ]
+
+    assert ref.one_digit_variants(candidate) == searched

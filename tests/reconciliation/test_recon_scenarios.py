@@ -576,3 +576,49 @@ def test_a_statement_credit_that_settles_a_request_issues_its_receipts(
             select(Receipt).where(Receipt.payment_request_id == uuid.UUID(view["id"]))
         ).all()
         assert receipts and sum(r.total_amount for r in receipts) == view["total_amount"]
+
+
+def test_credits_applied_in_small_chunks_and_parallel_streams_keep_each_request_in_order(
+    world: Callable[[int], World],
+) -> None:
+    from payments.outbox.models import OutboxEvent
+    from reconciliation.matching import reconcile
+    from reconciliation.runs import apply_statement_credits, load_day
+
+    w = world(11)
+    day = fresh_day()
+    reqs = [w.request(100_000, at(day, 8)) for _ in range(9)]
+    rows = [
+        {"booking_date": day.isoformat(), "amount": 100_000, "description": r.reference}
+        for r in reqs[1:]
+    ]
+    rows += [
+        {
+            "booking_date": day.isoformat(),
+            "amount": amount,
+            "description": f"{reqs[0].reference} {n}",
+        }
+        for n, amount in ((1, 40_000), (2, 60_000))
+    ]
+    w.import_csv(rows)
+    with w.container.uow() as uow:
+        credits = reconcile(load_day(uow.session, ACCOUNT, day)).credits
+
+    # chunks of two: on PostgreSQL two streams of connections apply them at once
+    first = apply_statement_credits(credits, uow=w.container.uow(), chunk_size=2)
+    again = apply_statement_credits(credits, uow=w.container.uow(), chunk_size=2)
+
+    assert first == {"applied": 10}
+    assert again == {}
+    assert {w.status(r) for r in reqs} == {RequestStatus.PAID}
+    with w.container.uow() as uow:
+        topics = uow.session.scalars(
+            select(OutboxEvent.topic)
+            .where(OutboxEvent.aggregate_id == str(reqs[0].id))
+            .order_by(OutboxEvent.id)
+        ).all()
+        assert topics == ["payment_request.partially_paid", "payment_request.paid"]
+        version = uow.session.scalar(
+            select(PaymentRequest.version).where(PaymentRequest.id == reqs[0].id)
+        )
+    assert version == 3
