@@ -36,15 +36,23 @@ from payments.payment_requests.services import (
     expire_overdue,
 )
 from payments.transactions.models import PaygovAttempt, PaymentTransaction
-from payments.transactions.services import apply_credits, record_event
+from payments.transactions.services import record_event
 from providers.base import EventKind, ProviderEvent, TxnStatus
 from reconciliation.console import reports
 from reconciliation.console.models import PaymentDay, ReductionDay
 from reconciliation.console.services import channel_of
+from reconciliation.importing import ImportStatement, import_statement
+from reconciliation.runs import ReconcileDay, reconcile_day
 
 WRITER = Principal("rollup-test", frozenset({"payments:write"}), None)
 TRACE = itertools.count(1)
 COUNTED = ("paid", "overpaid")
+
+
+STATEMENT_HEADER = (
+    "booking_date,value_date,amount,description,bank_reference,"
+    "counterparty_name,counterparty_account,balance\n"
+)
 
 
 def create(
@@ -273,18 +281,31 @@ def test_the_rollups_equal_the_rows_after_every_kind_of_payment(
 ) -> None:
     reqs = a_mix_of_payments(container)
     assert_no_drift(container)
-    # statement credits applied in bulk (reconciliation's path), two per chunk
+    # statement credits applied in bulk: a statement of the day, then the day's run
     more = [
         create(container, "1.004227"),
         create(container, "1.001193"),
         create(container, "1.009794"),
     ]
-    credits = [
-        event("statement", r, r["total_amount"], utcnow(), EventKind.TRANSFER_IN) for r in more
-    ]
-    credits = [replace(c, reference=r["reference"]) for c, r in zip(credits, more, strict=True)]
-    outcomes = apply_credits(credits, uow=container.uow(), chunk_size=2)
-    assert outcomes == {"applied": 3}
+    by_account: dict[str, list[dict[str, Any]]] = {}
+    with container.uow() as uow:
+        for r in more:
+            account = uow.session.scalar(
+                select(PaymentRequest.account_id).where(PaymentRequest.id == uuid.UUID(r["id"]))
+            )
+            by_account.setdefault(str(account), []).append(r)
+    day = today()
+    for account, paid in by_account.items():
+        lines = "".join(
+            f"{day},{day},{r['total_amount']},CK {r['reference']} nop phi,FT{r['reference']},,,\n"
+            for r in paid
+        )
+        data = (STATEMENT_HEADER + lines).encode()
+        import_statement(
+            ImportStatement(account, data, "day.csv", actor="test"), uow=container.uow()
+        )
+        run = reconcile_day(ReconcileDay(account, day, "test"), uow=container.uow())
+        assert run["summary"]["matched"] == len(paid)
     assert_no_drift(container)
     with container.uow() as uow:
         s = uow.session
