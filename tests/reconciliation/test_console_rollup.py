@@ -319,10 +319,11 @@ def test_the_rollups_follow_hand_run_sql(container: Container, catalog: Any) -> 
     land, build = uuid.UUID(reqs["land"]["id"]), uuid.UUID(reqs["build"]["id"])
     with container.uow() as uow:
         s = uow.session
-        # sums made so far as if by other sessions (another slot): what follows adds to this
-        # session's slot, and the key's rows must still add up
+        # sums made so far as if by other sessions (slots 8-15, which no session uses, so no
+        # two rows of a key meet): what follows adds to this session's slot, and the key's
+        # rows must still add up
         for model in (PaymentDay, ReductionDay):
-            s.execute(update(model).values(slot=7 - model.slot))
+            s.execute(update(model).values(slot=model.slot + 8))
         # a refund booked by hand: the request no longer counts its reductions
         s.execute(update(PaymentRequest).where(PaymentRequest.id == land).values(status="refunded"))
         # a payment reversed by hand, another moved to the previous day
