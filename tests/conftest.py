@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -19,7 +18,6 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import Engine, create_engine, text
-from werkzeug.serving import make_server
 
 from payments.app import build_container, create_app
 from payments.config import Settings
@@ -27,6 +25,7 @@ from payments.db import make_engine
 from payments.http import Container
 from payments.migrate import upgrade
 from payments.models_all import metadata
+from providers.fakes.server import RunningServer, start_built
 
 PG_URL = os.environ.get("THUPHI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -152,18 +151,33 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(container: Container, settings: Settings) -> Iterator[LiveServer]:
-    """The real app served over HTTP on 127.0.0.1 (an ephemeral port) in a thread."""
-    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{server.server_port}"
-    served = build_container(replace(settings, public_url=base), container.engine)
-    app = create_app(container=served)
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveServer(base, app.extensions["thuphi"], app)
-    server.shutdown()
-    thread.join(5)
+def serve(container: Container, settings: Settings) -> Iterator[Callable[..., LiveServer]]:
+    """Serve the real app over HTTP on 127.0.0.1 (an ephemeral port) in a thread, with settings
+    overridden: ``serve(demo=True).url``. Every server started stops at the test's end."""
+    running: list[RunningServer] = []
+
+    def start(**overrides: Any) -> LiveServer:
+        apps: list[Any] = []
+
+        def build(url: str) -> Any:
+            served = build_container(
+                replace(settings, public_url=url, **overrides), container.engine
+            )
+            apps.append(create_app(container=served))
+            return apps[0]
+
+        running.append(start_built(build))
+        return LiveServer(running[-1].url, apps[0].extensions["thuphi"], apps[0])
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(serve: Callable[..., LiveServer]) -> LiveServer:
+    """The real app served over HTTP on 127.0.0.1 with the test's settings."""
+    return serve()
 
 
 @pytest.fixture

@@ -41,16 +41,31 @@ class RunningServer:
 
 def start(app: Callable[..., Any]) -> RunningServer:
     """Serve ``app`` in a daemon thread until ``stop()``."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    return start_built(lambda _url: app)
+
+
+def start_built(build: Callable[[str], Callable[..., Any]]) -> RunningServer:
+    """Serve the app ``build(url)`` returns, for an app that must know its own URL (its public
+    links point at the port just bound)."""
+    server = make_server("127.0.0.1", 0, None, threaded=True, request_handler=_QuietHandler)  # type: ignore[arg-type]
+    url = f"http://127.0.0.1:{server.port}"
+    server.app = build(url)
+    # a short poll: ``stop()`` waits for the loop's next turn
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
-    return RunningServer(f"http://127.0.0.1:{server.port}", server, thread)
+    return RunningServer(url, server, thread)
 
 
 @contextmanager
 def serving(app: Callable[..., Any]) -> Iterator[RunningServer]:
-    running = start(app)
+    with serving_built(lambda _url: app) as running:
+        yield running
+
+
+@contextmanager
+def serving_built(build: Callable[[str], Callable[..., Any]]) -> Iterator[RunningServer]:
+    running = start_built(build)
     try:
         yield running
     finally:

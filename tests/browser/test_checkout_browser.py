@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import LiveServer
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from payments.app import build_container, create_app
 from payments.clock import utcnow
-from payments.config import Settings
 from payments.http import Container
 from payments.money import Money
 from payments.transactions.services import record_event
@@ -156,17 +152,9 @@ def test_citizen_sees_what_to_pay_copies_the_account_and_sees_the_payment_arrive
 
 
 @pytest.fixture
-def demo_server(container: Container, settings: Settings) -> Iterator[str]:
+def demo_server(serve: Callable[..., LiveServer]) -> str:
     """The app in demo mode (its "simulate" buttons work) on an ephemeral port."""
-    server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-    base = f"http://127.0.0.1:{server.server_port}"
-    demo = build_container(replace(settings, public_url=base, demo=True), container.engine)
-    server.app = create_app(container=demo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
-    thread.join(5)
+    return serve(demo=True).url
 
 
 def test_demo_transfer_button_pays_and_the_page_says_so(

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import re
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
 from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 import requests
-from conftest import payment_request_body
+from conftest import LiveServer, payment_request_body
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
-from payments.app import build_container, create_app
 from payments.clock import utcnow
-from payments.config import Settings
 from payments.http import Container
 from payments.money import Money
 from payments.payment_requests import services as request_services
@@ -91,25 +86,6 @@ def open_page(request: dict[str, Any]) -> tuple[requests.Response, str]:
     resp = requests.get(request["checkout_url"], timeout=10)
     assert resp.status_code == 200, resp.text
     return resp, visible_text(resp.text)
-
-
-@pytest.fixture
-def serve(container: Container, settings: Settings) -> Iterator[Callable[..., str]]:
-    """Serve the app with other settings on an ephemeral port: ``serve(demo=True)`` → base URL."""
-    servers: list[Any] = []
-
-    def start(**overrides: Any) -> str:
-        server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-        base = f"http://127.0.0.1:{server.server_port}"
-        served = build_container(replace(settings, public_url=base, **overrides), container.engine)
-        server.app = create_app(container=served)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return base
-
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 def test_pending_page_shows_who_collects_what_for_which_dossier_and_how_to_transfer(
@@ -335,33 +311,33 @@ def test_page_weight_is_under_100_kb_and_every_url_is_our_own(api: Any) -> None:
 
 
 def test_national_portal_button_appears_only_when_the_platform_is_configured(
-    api: Any, serve: Callable[..., str]
+    api: Any, serve: Callable[..., LiveServer]
 ) -> None:
     req = create_request(api())
     token = req["checkout_url"].rsplit("/", 1)[1]
-    base = serve(paygov_url="https://paygov.test/api")
+    base = serve(paygov_url="https://paygov.test/api").url
     page = requests.get(f"{base}/pay/{token}", timeout=10).text
     assert f'<form method="post" action="/pay/{token}/paygov">' in page
     assert "Thanh toán qua Cổng Dịch vụ công quốc gia" in visible_text(page)
     assert "/simulate/" not in page
 
 
-def test_demo_mode_offers_the_three_simulations(api: Any, serve: Callable[..., str]) -> None:
+def test_demo_mode_offers_the_three_simulations(api: Any, serve: Callable[..., LiveServer]) -> None:
     req = create_request(api())
     token = req["checkout_url"].rsplit("/", 1)[1]
-    page = requests.get(f"{serve(demo=True)}/pay/{token}", timeout=10).text
+    page = requests.get(f"{serve(demo=True).url}/pay/{token}", timeout=10).text
     for kind in ("transfer", "card", "portal"):
         assert f'action="/pay/{token}/simulate/{kind}"' in page
     assert "/paygov" not in page
 
 
 def test_closed_requests_offer_no_payment_buttons(
-    api: Any, container: Container, serve: Callable[..., str]
+    api: Any, container: Container, serve: Callable[..., LiveServer]
 ) -> None:
     req = create_request(api())
     pay(container, req, 200_000)
     token = req["checkout_url"].rsplit("/", 1)[1]
-    base = serve(demo=True, paygov_url="https://paygov.test/api")
+    base = serve(demo=True, paygov_url="https://paygov.test/api").url
     page = requests.get(f"{base}/pay/{token}", timeout=10).text
     assert "/paygov" not in page and "/simulate/" not in page
 
