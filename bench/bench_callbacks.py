@@ -27,14 +27,11 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_support import fresh_schema, seed_requests, wait_ready  # noqa: E402
+from bench_support import (  # noqa: E402
+    Gunicorn,
+    add_server_args,
+    connection_header,
+    describe,
+    fresh_schema,
+    gunicorn,
+    lua_string,
+    seed_requests,
+)
 from sqlalchemy import Connection, Engine, text  # noqa: E402
 
 from payments.catalog.services import import_catalog, parse_document  # noqa: E402
@@ -99,6 +105,7 @@ function request()
     ["Host"] = HOST,
     ["Authorization"] = "Apikey " .. API_KEY,
     ["Content-Type"] = "application/json",
+    ["Connection"] = CONNECTION,
   }, body)
   return last
 end
@@ -130,86 +137,32 @@ end
 """
 
 
-@dataclass
-class Server:
-    base: str
-    pid: int
-
-    def workers_cpu(self) -> float:
-        """CPU seconds the arbiter's workers have used (utime + stime from /proc)."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError):
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.pid:  # ppid
-                    total += int(fields[11]) + int(fields[12])
-        return total / tick
-
-
 @contextlib.contextmanager
-def gunicorn(url: str, args: argparse.Namespace, tmp: Path) -> Iterator[Server]:
-    """The real app under gunicorn's production settings, on a socket we bound ourselves."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    kind = ["-k", "gthread", "--threads", str(args.threads)] if args.threads else ["-k", "sync"]
+def serve(url: str, args: argparse.Namespace, tmp: Path) -> Iterator[Gunicorn]:
+    """The real app under gunicorn's production settings, access log off."""
     env = {
-        **os.environ,
         "THUPHI_DATABASE_URL": url,
         "THUPHI_SECRET_KEY": "bench-secret-key-0123456789abcdef-0123456789",
-        "THUPHI_PUBLIC_URL": base,
         "THUPHI_BANK_API_KEY": API_KEY,
         "THUPHI_LOG_JSON": "true",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp),
     }
-    cmd = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        *("-c", "python:payments.gunicorn_conf", "--bind", f"fd://{sock.fileno()}"),
-        *("--workers", str(args.workers), *kind, "--access-logfile", "/dev/null"),
-        *("--chdir", str(ROOT), "payments.app:create_app()"),
-    ]
-    with (tmp / "gunicorn.log").open("w") as log:
-        proc = subprocess.Popen(
-            cmd, env=env, pass_fds=[sock.fileno()], stdout=log, stderr=log, start_new_session=True
-        )
-        try:
-            wait_ready(base, proc)
-            yield Server(base, proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-            sock.close()
-
-
-def _lua_string(value: str) -> str:
-    # a long bracket keeps quotes verbatim
-    assert "]==]" not in value
-    return f"[==[{value}]==]"
+    quiet = ("--access-logfile", "/dev/null")
+    with gunicorn("payments.app:create_app()", env, tmp, args, extra=quiet) as served:
+        yield served
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--duration", type=int, default=15)
-    p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--workers", type=int, default=2, help="one per CPU, as gunicorn_conf.py")
-    p.add_argument("--threads", type=int, default=4, help="gthread threads per worker; 0 = sync")
+    add_server_args(p, connections=32)
     p.add_argument("--dup-every", type=int, default=5)
     p.add_argument("--requests", type=int, default=60_000, help="open requests to pay")
-    # wrk shares the CPUs with the server: one thread drives thousands of requests per second
-    # and leaves the most for gunicorn and PostgreSQL
-    p.add_argument("--wrk-threads", type=int, default=1)
-    p.add_argument("--show-wrk", action="store_true")
     return p.parse_args()
 
 
 def run_wrk(
-    server: Server, refs_file: Path, tmp: Path, seconds: int, args: argparse.Namespace
+    server: Gunicorn, refs_file: Path, tmp: Path, seconds: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     ids_file = tmp / f"ids-{secrets.token_hex(3)}.txt"
     constants = {
@@ -219,8 +172,9 @@ def run_wrk(
         "TEMPLATE": TEMPLATE,
         "REFS_FILE": str(refs_file),
         "IDS_FILE": str(ids_file),
+        "CONNECTION": connection_header(args),
     }
-    head = "".join(f"{k} = {_lua_string(v)}\n" for k, v in constants.items())
+    head = "".join(f"{k} = {lua_string(v)}\n" for k, v in constants.items())
     head += f"NTHREADS = {args.wrk_threads}\nDUP_EVERY = {args.dup_every}\n"
     script = tmp / "callbacks.lua"
     script.write_text(head + LUA, "utf-8")
@@ -305,7 +259,7 @@ def main() -> int:
             print(f"seeded {len(refs)} open requests in {time.monotonic() - started:.1f} s")
             refs_file = tmp / "refs.txt"
             refs_file.write_text("\n".join(refs) + "\n")
-            with gunicorn(url, args, tmp) as server:
+            with serve(url, args, tmp) as server:
                 data = run_wrk(server, refs_file, tmp, args.duration, args)
             time.sleep(0.5)
             return report(engine, data, args)
@@ -318,9 +272,7 @@ def report(engine: Engine, data: dict[str, Any], args: argparse.Namespace) -> in
     rate = requests_done / (data["duration_us"] / 1e6)
     statuses, ids = data["statuses"], data["ids"]
     print(
-        f"\nPOST {PATH}: {rate:.0f} callbacks/s over {args.duration} s "
-        f"({args.workers} {'sync' if not args.threads else f'gthread×{args.threads}'} workers, "
-        f"{args.connections} connections)\n"
+        f"\nPOST {PATH}: {rate:.0f} callbacks/s over {args.duration} s ({describe(args)})\n"
         f"  p50 {data['p50_us'] / 1000:.1f} ms, p99 {data['p99_us'] / 1000:.1f} ms, "
         f"worker CPU {data['cpu_ms_per_req']:.2f} ms/callback\n"
         f"  {requests_done} answered: statuses {statuses}, socket errors {data['errors']}; "

@@ -1,7 +1,8 @@
 """Throughput and latency of payment-request creation against a bare insert (issue 2).
 
     .venv/bin/python bench/bench_payment_requests.py [--duration 12] [--rounds 3]
-        [--connections 16] [--workers 2] [--threads 4] [--show-wrk]
+        [--connections 16] [--workers 2] [--threads 4] [--show-wrk] [--keepalive]
+        [--max-requests 10000]
 
 One run, on 127.0.0.1 only:
 
@@ -32,7 +33,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,7 +48,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_app import BARE_DDL  # noqa: E402
-from bench_support import fresh_schema, stop, wait_ready  # noqa: E402
+from bench_support import (  # noqa: E402
+    Gunicorn,
+    add_server_args,
+    connection_header,
+    cpu_seconds,
+    describe,
+    fresh_schema,
+    gunicorn,
+    lua_string,
+)
 from sqlalchemy import Engine, text  # noqa: E402
 
 from payments.auth.services import CreateClient, create_client, issue_token  # noqa: E402
@@ -108,6 +117,7 @@ function request()
     ["Authorization"] = "Bearer " .. TOKEN,
     ["Content-Type"] = "application/json",
     ["Idempotency-Key"] = "bench-" .. n,
+    ["Connection"] = CONNECTION,
   }, body)
 end
 
@@ -229,11 +239,8 @@ def main() -> int:
         engine = make_engine(url)
         try:
             token = prepare_database(engine, url)
-            with gunicorn(url, args, Path(tmp), engine) as server:
-                print(
-                    f"gunicorn {describe(args)} at {server.base};"
-                    f" wrk -t{args.wrk_threads} -c{args.connections}"
-                )
+            with serve(url, args, Path(tmp), engine) as server:
+                print(f"gunicorn at {server.base}: {describe(args)}")
                 print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
                 bare, real = measure(server, token, args, Path(tmp))
             targets_met = report(bare, real, args)
@@ -276,32 +283,11 @@ def parse_args() -> argparse.Namespace:
     # a p99 means something only at a stated load: by default one open request per server
     # thread (the server busy, nothing queued in front of it); 16 on 2 x 4 threads measures
     # the queue as well (p99 about twice p50 at saturation)
-    parser.add_argument(
-        "--connections",
-        type=int,
-        default=None,
-        help="wrk open connections (default: workers x threads, one per server thread)",
-    )
-    # of sync 2/3/4 and gthread 2x4/3x4, gthread 2x4 did best for both endpoints on 2 CPUs: a
-    # process per CPU, threads to overlap commits and round trips
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument(
-        "--threads", type=int, default=4, help="gthread threads per worker (0: sync workers)"
-    )
-    # wrk shares the CPUs with the server: one thread drives thousands of requests per second
-    # and leaves the most for gunicorn and PostgreSQL
-    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--show-wrk", action="store_true", help="print wrk's own report too")
+    add_server_args(parser, connections=None)
     args = parser.parse_args()
     if args.connections is None:
         args.connections = args.workers * max(args.threads, 1)
     return args
-
-
-def describe(args: argparse.Namespace) -> str:
-    if args.threads:
-        return f"gthread workers={args.workers} threads={args.threads}"
-    return f"sync workers={args.workers}"
 
 
 def _has_wrk() -> bool:
@@ -326,9 +312,12 @@ def prepare_database(engine: Engine, url: str) -> str:
 
 @dataclass
 class Server:
-    base: str
-    pid: int
+    gunicorn: Gunicorn
     engine: Engine
+
+    @property
+    def base(self) -> str:
+        return self.gunicorn.base
 
     def cpu(self) -> tuple[float, float]:
         """CPU seconds used so far by the gunicorn workers and by their PostgreSQL backends."""
@@ -339,63 +328,25 @@ class Server:
                     {"name": APPLICATION_NAME},
                 )
             )
-        web = db = 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                ticks = int(fields[11]) + int(fields[12])  # utime + stime
-                if int(fields[1]) == self.pid:  # a worker: the arbiter is its parent
-                    web += ticks
-                elif int(stat.parent.name) in backends:
-                    db += ticks
-        tick = os.sysconf("SC_CLK_TCK")
-        return web / tick, db / tick
+        db = sum(cpu_seconds(lambda pid, _ppid: pid in backends).values())
+        return self.gunicorn.workers_cpu(), db
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, args: argparse.Namespace, tmp: Path, engine: Engine) -> Iterator[Server]:
-    """gunicorn serving ``create_bench_app()`` on a socket we bound, so the port cannot race."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(2048)
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    kind = ["-k", "gthread", "--threads", str(args.threads)] if args.threads else ["-k", "sync"]
+def serve(url: str, args: argparse.Namespace, tmp: Path, engine: Engine) -> Iterator[Server]:
+    """gunicorn with the production settings (payments/gunicorn_conf.py: access log, metrics)
+    serving ``create_bench_app()``: the real app and the bare endpoint."""
     (tmp / "prometheus").mkdir()
     env = {
-        **os.environ,
         # named, so that their backends' CPU can be told from other clients'
         "THUPHI_DATABASE_URL": f"{url}&application_name={APPLICATION_NAME}",
         "THUPHI_SECRET_KEY": SECRET,
-        "THUPHI_PUBLIC_URL": base,
         "THUPHI_LOG_JSON": "true",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prometheus"),
     }
-    log = (tmp / "gunicorn.log").open("w")
-    # the production settings (payments/gunicorn_conf.py: access log, metrics, recycling), with
-    # this run's socket, worker model and count
-    cmd = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        *("-c", "python:payments.gunicorn_conf", "--bind", f"fd://{sock.fileno()}"),
-        *("--workers", str(args.workers), *kind, "--graceful-timeout", "5"),
-        *("--pythonpath", f"{ROOT},{ROOT / 'bench'}", "--chdir", str(ROOT)),
-        "bench_app:create_bench_app()",
-    ]
-    # its own session: Ctrl+C reaches this script, which then stops gunicorn in order
-    proc = subprocess.Popen(
-        cmd, env=env, pass_fds=[sock.fileno()], stdout=log, stderr=log, start_new_session=True
-    )
-    try:
-        wait_ready(base, proc, tmp / "gunicorn.log")
-        yield Server(base, proc.pid, engine)
-    finally:
-        stop(proc)
-        sock.close()
-        log.close()
-        errors = [ln for ln in (tmp / "gunicorn.log").open() if '"level": "error"' in ln]
-        if errors:
-            print(f"the app logged {len(errors)} error(s), the last:", file=sys.stderr)
-            print("".join(errors[-3:]), file=sys.stderr)
+    pythonpath = ("--pythonpath", f"{ROOT},{ROOT / 'bench'}")
+    with gunicorn("bench_app:create_bench_app()", env, tmp, args, extra=pythonpath) as served:
+        yield Server(served, engine)
 
 
 def run_wrk(
@@ -420,10 +371,11 @@ def run_wrk(
         "SUFFIX": suffix,
         "CODES_FILE": f"{stem}.codes",
         "HIST_FILE": f"{stem}.hist",
+        "CONNECTION": connection_header(args),
     }
     script = stem.with_suffix(".lua")
     script.write_text(
-        "".join(f"{k} = {_lua_string(v)}\n" for k, v in constants.items()) + LUA, "utf-8"
+        "".join(f"{k} = {lua_string(v)}\n" for k, v in constants.items()) + LUA, "utf-8"
     )
     # a generous timeout: an answer wrk gave up on is still work the server did, and a latency
     cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s"]
@@ -454,12 +406,6 @@ def run_wrk(
             codes=Path(f"{stem}.codes").read_text("utf-8").split(),
         )
     )
-
-
-def _lua_string(value: str) -> str:
-    # a long bracket keeps UTF-8 and quotes verbatim
-    assert "]==]" not in value
-    return f"[==[{value}]==]"
 
 
 def report(bare: Result, real: Result, args: argparse.Namespace) -> bool:
@@ -496,11 +442,7 @@ def report(bare: Result, real: Result, args: argparse.Namespace) -> bool:
     if real_cpu:
         print(f"info  CPU per request (web + db) bare/real {bare_cpu / real_cpu:.2f}")
     print(f"info  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(
-        f"({describe(args)}; wrk -t{args.wrk_threads} -c{args.connections}, {args.duration} s"
-        " per endpoint"
-        f" in {args.rounds} alternating slices)"
-    )
+    print(f"({describe(args)}; {args.duration} s per endpoint in {args.rounds} alternating slices)")
     return all(ok for _, ok in checks)
 
 

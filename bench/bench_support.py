@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from sqlalchemy import Engine, create_engine, insert, text
 from payments.payment_requests.models import PaymentRequest
 from payments.reference import new_reference
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -105,3 +110,135 @@ def seed_requests(engine: Engine, count: int, amount: int, dossier_prefix: str) 
         for start in range(0, len(rows), 5_000):
             conn.execute(insert(PaymentRequest), rows[start : start + 5_000])
     return refs
+
+
+def add_server_args(parser: argparse.ArgumentParser, *, connections: int | None) -> None:
+    """The options of a bench that drives gunicorn with wrk."""
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=connections,
+        help="wrk open connections"
+        + (" (default: workers x threads)" if connections is None else ""),
+    )
+    # of sync 2/3/4 and gthread 2x4/3x4, gthread 2x4 did best on 2 CPUs: a process per CPU,
+    # threads to overlap commits and round trips
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="gthread threads per worker (0: sync workers)"
+    )
+    # wrk shares the CPUs with the server: one thread drives thousands of requests per second
+    # and leaves the most for gunicorn and PostgreSQL
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--show-wrk", action="store_true", help="print wrk's own report too")
+    # A kept-alive connection stays with the gunicorn worker that accepted it: wrk's 8 split
+    # between 2 workers 4-4, 6-2 or 8-0 at random (counted with ss), leaving a worker idle and a
+    # slice's throughput to chance. Callers that open a connection per request (banks, portals)
+    # and a proxy without upstream keepalive (docs/operations.md §4) reach whichever worker
+    # accepts first, so that is what wrk does unless told otherwise.
+    parser.add_argument(
+        "--keepalive",
+        action="store_true",
+        help="reuse wrk's connections (each stays with one worker), not one per request",
+    )
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=0,
+        help="gunicorn's worker recycling (production: 10000; 0: off, the default here: a"
+        " worker restarting mid-run takes its CPU out of the count and its start-up into the run)",
+    )
+
+
+def describe(args: argparse.Namespace) -> str:
+    workers = (
+        f"gthread workers={args.workers} threads={args.threads}"
+        if args.threads
+        else f"sync workers={args.workers}"
+    )
+    connection = "keep-alive" if args.keepalive else "a connection per request"
+    return f"{workers}; wrk -t{args.wrk_threads} -c{args.connections}, {connection}"
+
+
+def lua_string(value: str) -> str:
+    """``value`` as a Lua literal: a long bracket keeps UTF-8 and quotes verbatim."""
+    assert "]==]" not in value
+    return f"[==[{value}]==]"
+
+
+def connection_header(args: argparse.Namespace) -> str:
+    """The ``Connection`` header wrk's requests carry."""
+    return "keep-alive" if args.keepalive else "close"
+
+
+@dataclass(frozen=True)
+class Gunicorn:
+    base: str
+    pid: int
+    log: Path
+
+    def workers_cpu(self) -> float:
+        """CPU seconds the arbiter's workers have used so far (utime + stime from /proc)."""
+        return sum(cpu_seconds(lambda _pid, ppid: ppid == self.pid).values())
+
+
+def cpu_seconds(select: Callable[[int, int], bool]) -> dict[int, float]:
+    """CPU seconds used so far by each process whose (pid, ppid) ``select`` accepts."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid = int(stat.parent.name)
+            if select(pid, int(fields[1])):
+                found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+@contextlib.contextmanager
+def gunicorn(
+    app: str,
+    env: Mapping[str, str],
+    tmp: Path,
+    args: argparse.Namespace,
+    *,
+    production: bool = True,
+    extra: Sequence[str] = (),
+) -> Iterator[Gunicorn]:
+    """gunicorn serving ``app`` with ``args``' workers, threads and recycling, on a socket bound
+    here (so the port cannot race), THUPHI_PUBLIC_URL set to it; ``production`` reads
+    ``payments/gunicorn_conf.py`` first. Stopped in order on the way out (its own session:
+    Ctrl+C reaches the bench, which then stops gunicorn)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    kind = ["-k", "gthread", "--threads", str(args.threads)] if args.threads else ["-k", "sync"]
+    cmd = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        *(("-c", "python:payments.gunicorn_conf") if production else ()),
+        *("--bind", f"fd://{sock.fileno()}", "--workers", str(args.workers), *kind),
+        *("--max-requests", str(args.max_requests), "--graceful-timeout", "5"),
+        *("--chdir", str(ROOT), *extra, app),
+    ]
+    log_path = tmp / "gunicorn.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, **env, "THUPHI_PUBLIC_URL": base},
+            pass_fds=[sock.fileno()],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        try:
+            wait_ready(base, proc, log_path)
+            yield Gunicorn(base, proc.pid, log_path)
+        finally:
+            stop(proc)
+            sock.close()
+    errors = [ln for ln in log_path.open() if '"level": "error"' in ln]
+    if errors:
+        print(f"the app logged {len(errors)} error(s), the last:", file=sys.stderr)
+        print("".join(errors[-3:]), file=sys.stderr)
