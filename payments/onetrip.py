@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Row, Table
@@ -34,17 +35,79 @@ def _cast(column: Column[Any]) -> tuple[str, bool]:
     return found
 
 
+@lru_cache(maxsize=64)
+def _defaults(table: Table) -> tuple[tuple[str, Any], ...]:
+    """(column key, the default's ``arg``) of every column with a Python-side default."""
+    return tuple(
+        (column.key, column.default.arg)
+        for column in table.columns
+        if column.default is not None and hasattr(column.default, "arg")
+    )
+
+
 def _with_defaults(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     """The row with the columns' Python-side defaults filled in (SQLAlchemy applies them only
     to statements it builds itself)."""
     out = dict(row)
-    for column in table.columns:
-        default = column.default
-        if column.key in out or default is None or not hasattr(default, "arg"):
-            continue
-        arg = default.arg
-        out[column.key] = arg(None) if callable(arg) else arg
+    for key, arg in _defaults(table):
+        if key not in out:
+            out[key] = arg(None) if callable(arg) else arg
     return out
+
+
+def _placeholder(name: str, column: Column[Any]) -> str:
+    return f"%({name})s{_cast(column)[0]}"
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(
+    name: str,
+    table: Table,
+    keys: tuple[str, ...],
+    rows: int,
+    when: str | None,
+    unless_conflict: tuple[str, ...],
+    returning: str | None,
+) -> str:
+    """The part ``name AS (INSERT …)`` for ``rows`` rows of ``keys``; the value of row r,
+    column c is the parameter ``{name}_{r}_{c}``. Built once per shape: a hot path sends the
+    same shapes again and again."""
+    columns = [table.c[key] for key in keys]
+    values = [
+        [_placeholder(f"{name}_{r}_{c}", column) for c, column in enumerate(columns)]
+        for r in range(rows)
+    ]
+    names = ", ".join(c.name for c in columns)
+    if when is None:
+        source = "VALUES " + ", ".join(f"({', '.join(v)})" for v in values)
+    else:
+        selects = [f"SELECT {', '.join(v)} WHERE EXISTS (SELECT FROM {when})" for v in values]
+        source = " UNION ALL ".join(selects)
+    sql = f"INSERT INTO {table.name} ({names}) {source}"
+    if unless_conflict:
+        sql += f" ON CONFLICT ({', '.join(unless_conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {returning}"
+    return f"{name} AS ({sql})"
+
+
+@lru_cache(maxsize=256)
+def _update_sql(
+    name: str, table: Table, keys: tuple[str, ...], sets: tuple[str, ...], when: str | None
+) -> str:
+    """The part ``name AS (UPDATE …)``: column ``sets[i]`` takes the parameter ``{name}_s{i}``,
+    the row is the one whose ``keys[i]`` equals ``{name}_k{i}``."""
+    assignments = ", ".join(
+        f"{table.c[k].name} = {_placeholder(f'{name}_s{i}', table.c[k])}"
+        for i, k in enumerate(sets)
+    )
+    where = [
+        f"{table.c[k].name} = {_placeholder(f'{name}_k{i}', table.c[k])}"
+        for i, k in enumerate(keys)
+    ]
+    if when is not None:
+        where.append(f"EXISTS (SELECT FROM {when})")
+    return f"{name} AS (UPDATE {table.name} SET {assignments} WHERE {' AND '.join(where)})"
 
 
 class OneTrip:
@@ -54,11 +117,8 @@ class OneTrip:
         self._parts: list[str] = []
         self.params: dict[str, Any] = {}
 
-    def _bind(self, part: str, column: Column[Any], value: Any) -> str:
-        name = f"{part}_{len(self.params)}"
-        cast, is_json = _cast(column)
-        self.params[name] = json.dumps(value) if is_json else value
-        return f"%({name})s{cast}"
+    def _bind(self, name: str, column: Column[Any], value: Any) -> None:
+        self.params[name] = json.dumps(value) if _cast(column)[1] else value
 
     def insert(
         self,
@@ -73,21 +133,14 @@ class OneTrip:
         """INSERT ``rows`` (each with the same keys) into ``table``; ``unless_conflict`` names
         the columns of a unique constraint whose conflict inserts nothing."""
         filled = [_with_defaults(table, row) for row in rows]
-        keys = dict.fromkeys(key for row in filled for key in row)
+        keys = tuple(dict.fromkeys(key for row in filled for key in row))
+        self._parts.append(
+            _insert_sql(name, table, keys, len(filled), when, tuple(unless_conflict), returning)
+        )
         columns = [table.c[key] for key in keys]
-        values = [[self._bind(name, c, row.get(c.key)) for c in columns] for row in filled]
-        names = ", ".join(c.name for c in columns)
-        if when is None:
-            source = "VALUES " + ", ".join(f"({', '.join(v)})" for v in values)
-        else:
-            selects = [f"SELECT {', '.join(v)} WHERE EXISTS (SELECT FROM {when})" for v in values]
-            source = " UNION ALL ".join(selects)
-        sql = f"INSERT INTO {table.name} ({names}) {source}"
-        if unless_conflict:
-            sql += f" ON CONFLICT ({', '.join(unless_conflict)}) DO NOTHING"
-        if returning:
-            sql += f" RETURNING {returning}"
-        self._parts.append(f"{name} AS ({sql})")
+        for r, row in enumerate(filled):
+            for c, column in enumerate(columns):
+                self._bind(f"{name}_{r}_{c}", column, row.get(column.key))
 
     def update(
         self,
@@ -99,15 +152,11 @@ class OneTrip:
         when: str | None = None,
     ) -> None:
         """UPDATE the row of ``table`` whose columns equal ``key``."""
-        sets = ", ".join(self._equals(name, table.c[k], v) for k, v in values.items())
-        where = [self._equals(name, table.c[k], v) for k, v in key.items()]
-        if when is not None:
-            where.append(f"EXISTS (SELECT FROM {when})")
-        condition = " AND ".join(where)
-        self._parts.append(f"{name} AS (UPDATE {table.name} SET {sets} WHERE {condition})")
-
-    def _equals(self, part: str, column: Column[Any], value: Any) -> str:
-        return f"{column.name} = {self._bind(part, column, value)}"
+        self._parts.append(_update_sql(name, table, tuple(key), tuple(values), when))
+        for i, (k, v) in enumerate(values.items()):
+            self._bind(f"{name}_s{i}", table.c[k], v)
+        for i, (k, v) in enumerate(key.items()):
+            self._bind(f"{name}_k{i}", table.c[k], v)
 
     def run(self, conn: Connection, select: str) -> Row[Any] | None:
         """Send every part, then ``select`` (which may read a part's RETURNING); its first row."""
