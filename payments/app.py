@@ -6,7 +6,8 @@ import uuid
 from typing import Any
 
 import structlog
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Request, Response, g, jsonify, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import Engine, text
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             x_host=settings.proxy_hops,
         )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = _PeopleOnlySessions()
     app.extensions["thuphi"] = container or build_container(settings)
     _register_request_id(app)
     _register_errors(app)
@@ -70,6 +72,19 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     register_blueprints(app)
     return app
+
+
+class _PeopleOnlySessions(SecureCookieSessionInterface):
+    """The signed session cookie is for people (the console, the checkout page's language);
+    the API and the providers' callbacks authenticate every call and never read it, so their
+    requests skip its serializer and cookie parsing (a null session: a write would raise)."""
+
+    MACHINE_PATHS = ("/api/", "/callbacks/")
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(self.MACHINE_PATHS):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _register_request_id(app: Flask) -> None:

@@ -165,3 +165,22 @@ def test_a_scheduler_started_before_its_database_waits_for_it_instead_of_exiting
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_only_people_s_pages_open_the_session_cookie(container: Any) -> None:
+    """The API and the callbacks skip the signed cookie (a null session refuses writes); the
+    console and the checkout page keep theirs."""
+    from flask import session
+
+    from payments.app import create_app
+
+    app = create_app(container=container)
+    for path in ("/api/v1/payment-requests", "/callbacks/bank/sepay"):
+        with app.test_request_context(path, headers={"Cookie": "session=forged"}):
+            assert app.session_interface.is_null_session(session), path
+            with pytest.raises(RuntimeError):
+                session["lang"] = "en"
+    for path in ("/console/login", "/pay/abc", "/api"):
+        with app.test_request_context(path):
+            assert not app.session_interface.is_null_session(session), path
+            session["lang"] = "en"
