@@ -413,12 +413,15 @@ def _new_txn(
     account: str | None,
     state: str,
     flags: list[str],
-) -> PaymentTransaction:
+) -> dict[str, Any]:
+    """The new transaction's row, every inserted column keyed (a plain dict: building an ORM
+    object only to read its attributes back cost more than the INSERT)."""
     details = dict(event.details)
     batch = None
     if event.provider == "pos":
         batch = f"{details.get('terminal_id')}:{details.get('batch_no')}"
-    return PaymentTransaction(
+    row = dict.fromkeys(_TXN_KEYS)
+    row.update(
         provider=event.provider,
         provider_txn_id=event.provider_txn_id,
         payment_request_id=request.id if request else None,
@@ -435,6 +438,7 @@ def _new_txn(
         flags=sorted(set(flags)),
         details=details,
     )
+    return row
 
 
 def _apply(
@@ -473,7 +477,7 @@ def _apply(
     txn_id = _insert_unless_recorded(session, txn)
     if txn_id is None:
         return _repeat(session, event, _recorded(session, event), request)
-    topic = _credit_request(request, event.amount.amount, target, txn.flags)
+    topic = _credit_request(request, event.amount.amount, target, txn["flags"])
     log_message(
         session, event.provider, "applied", event.raw, txn_id=event.provider_txn_id, request=request
     )
@@ -507,7 +511,7 @@ def _apply_in_one_trip(
     session: Session,
     event: ProviderEvent,
     request: PaymentRequest,
-    txn: PaymentTransaction,
+    txn: dict[str, Any],
     target: RequestStatus,
 ) -> ApplyResult:
     """PostgreSQL: the transaction, the request's new amount and state, the message log and the
@@ -515,13 +519,13 @@ def _apply_in_one_trip(
 
     The request was changed in memory only to compute its new row; it leaves the session so
     that nothing flushes it again."""
-    topic = _credit_request(request, event.amount.amount, target, txn.flags)
+    topic = _credit_request(request, event.amount.amount, target, txn["flags"])
     session.expunge(request)
     trip = OneTrip()
     trip.insert(
         "txn",
         _TXN_TABLE,
-        [{c.key: getattr(txn, c.key) for c in _TXN_COLUMNS}],
+        [txn],
         unless_conflict=("provider", "provider_txn_id"),
         returning="id",
     )
@@ -562,12 +566,11 @@ def _apply_in_one_trip(
     return ApplyResult("applied", str(request.id), request.status, row[0])
 
 
-def _insert_unless_recorded(session: Session, txn: PaymentTransaction) -> int | None:
+def _insert_unless_recorded(session: Session, txn: dict[str, Any]) -> int | None:
     """INSERT a transaction; None, and nothing written, when its (provider, id) is recorded
     already (PostgreSQL waits for a concurrent insert of the same id to commit or roll back)."""
     stmt = _INSERT_TXN_UNLESS_RECORDED[session.get_bind().dialect.name]
-    values = {c.key: getattr(txn, c.key) for c in _TXN_COLUMNS}
-    return session.connection().execute(stmt, values).scalar_one_or_none()
+    return session.connection().execute(stmt, txn).scalar_one_or_none()
 
 
 def _recorded(session: Session, event: ProviderEvent) -> PaymentTransaction:
@@ -591,11 +594,7 @@ def _store(
     txn = _new_txn(event, request, account, state, flags)
     # a Core INSERT (the ORM's flush costs more than the statement): the unique (provider, id)
     # constraint speaks here
-    txn_id = (
-        session.connection()
-        .execute(_INSERT_TXN, {c.key: getattr(txn, c.key) for c in _TXN_COLUMNS})
-        .scalar_one()
-    )
+    txn_id = session.connection().execute(_INSERT_TXN, txn).scalar_one()
     log_message(
         session, event.provider, outcome, event.raw, txn_id=event.provider_txn_id, request=request
     )
@@ -693,8 +692,8 @@ def _batch_account(session: Session, settlement: Settlement) -> str | None:
     )
 
 
-_TXN_COLUMNS = [
-    c for c in PaymentTransaction.__table__.columns if c.key not in {"id", "recorded_at"}
+_TXN_KEYS = [
+    c.key for c in PaymentTransaction.__table__.columns if c.key not in {"id", "recorded_at"}
 ]
 _TXN_TABLE = cast(Table, PaymentTransaction.__table__)
 _INSERT_TXN = insert(_TXN_TABLE).returning(_TXN_TABLE.c.id)
