@@ -12,9 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, Column, MetaData, String, Table, Text, Uuid, insert, select
+from sqlalchemy import Column, MetaData, Table, insert, select
 
-from payments.db import BigInt, UTCDateTime
 from payments.errors import IllegalTransition
 from payments.http import Container
 from payments.money import Money
@@ -22,7 +21,7 @@ from payments.outbox.models import OutboxEvent
 from payments.payment_requests.models import PaymentRequest
 from payments.payment_requests.models import RequestStatus as S
 from payments.reference import new_reference
-from payments.transactions.bulk import SOURCE_COLUMNS, apply_credits_from
+from payments.transactions.bulk import DECIDED, SOURCE_COLUMNS, apply_credits_from
 from payments.transactions.models import PaymentTransaction, ProviderMessage
 from payments.transactions.services import record_event
 from providers.base import EventKind, ProviderEvent, TxnStatus
@@ -57,18 +56,11 @@ CREDITS = [
     ("refunded", 1_000),
     ("expired", 5_000),
 ]
+# the credits as a source selects them, typed as the bulk path's own table types them
 STAGE = Table(
     "test_credits_in",
     MetaData(),
-    Column("seq", BigInt),
-    Column("request_id", Uuid),
-    Column("provider", String(32)),
-    Column("provider_txn_id", String(128)),
-    Column("amount", BigInt),
-    Column("occurred_at", UTCDateTime()),
-    Column("memo", Text),
-    Column("details", JSON),
-    Column("raw", JSON),
+    *(Column(name, DECIDED.c[name].type) for name in SOURCE_COLUMNS),
     prefixes=["TEMPORARY"],
 )
 
