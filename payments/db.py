@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -69,6 +70,19 @@ class Base(DeclarativeBase):
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def trigram_index(name: str, *columns: str) -> Any:
+    """A PostgreSQL trigram GIN index over ``columns`` for the console's ``ILIKE '%…%'``
+    searches (pg_trgm, migration 0009); SQLite gets none. ``fastupdate`` off: an insert that
+    overflowed the pending list merged it into the index on its own clock (p99 260 ms)."""
+    return Index(
+        name,
+        *columns,
+        postgresql_using="gin",
+        postgresql_with={"fastupdate": "off"},
+        postgresql_ops=dict.fromkeys(columns, "gin_trgm_ops"),
+    ).ddl_if(dialect="postgresql")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from payments.clock import utcnow
-from payments.db import Base, new_id
+from payments.db import Base, new_id, trigram_index
 
 
 class ReceiptStatus(StrEnum):
@@ -67,17 +67,7 @@ class Receipt(Base):
             sqlite_where=text("tax_authority_status <> 'accepted'"),
         ),
         # the console's search by any part of dossier code, payer or reference (pg_trgm; 0009)
-        Index(
-            "ix_receipts_search",
-            "dossier_code",
-            "payer_name",
-            "payment_reference",
-            postgresql_using="gin",
-            postgresql_with={"fastupdate": "off"},
-            postgresql_ops=dict.fromkeys(
-                ("dossier_code", "payer_name", "payment_reference"), "gin_trgm_ops"
-            ),
-        ).ddl_if(dialect="postgresql"),
+        trigram_index("ix_receipts_search", "dossier_code", "payer_name", "payment_reference"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

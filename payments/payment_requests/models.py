@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from payments.clock import utcnow
-from payments.db import Base, new_id
+from payments.db import Base, new_id, trigram_index
 
 
 class RequestStatus(StrEnum):
@@ -51,17 +51,7 @@ class PaymentRequest(Base):
             sqlite_where=text("status IN ('pending', 'partially_paid')"),
         ),
         # the console's search by any part of dossier code, reference or payer (pg_trgm; 0009)
-        Index(
-            "ix_payment_requests_search",
-            "dossier_code",
-            "reference",
-            "payer_name",
-            postgresql_using="gin",
-            postgresql_with={"fastupdate": "off"},
-            postgresql_ops=dict.fromkeys(
-                ("dossier_code", "reference", "payer_name"), "gin_trgm_ops"
-            ),
-        ).ddl_if(dialect="postgresql"),
+        trigram_index("ix_payment_requests_search", "dossier_code", "reference", "payer_name"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
