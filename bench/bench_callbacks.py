@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_support import (  # noqa: E402
+    CpuSnapshot,
     Gunicorn,
     add_server_args,
     connection_header,
@@ -48,6 +49,7 @@ from bench_support import (  # noqa: E402
     gunicorn,
     lua_string,
     seed_requests,
+    vacuum_analyze,
 )
 from sqlalchemy import Connection, Engine, text  # noqa: E402
 
@@ -181,15 +183,17 @@ def run_wrk(
     cmd = ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s"]
     cmd += ["--timeout", "10s"]
     cmd += ["--latency", "-s", str(script)]
-    cpu = server.workers_cpu()
+    cpu, machine = server.workers_cpu(), CpuSnapshot.take()
     out = subprocess.run([*cmd, server.base + PATH], capture_output=True, text=True, check=True)
-    cpu = server.workers_cpu() - cpu
+    cpu, (busy, pg_cpu) = server.workers_cpu() - cpu, CpuSnapshot.take().since(machine)
     if args.show_wrk:
         print(out.stdout)
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_RESULT "))
     data: dict[str, Any] = json.loads(line.removeprefix("BENCH_RESULT "))
     data["ids"] = [int(x) for x in ids_file.read_text().split()]
     data["cpu_ms_per_req"] = cpu * 1000 / max(data["requests"], 1)
+    data["pg_ms_per_req"] = pg_cpu * 1000 / max(data["requests"], 1)
+    data["machine_busy"] = busy
     return data
 
 
@@ -256,6 +260,7 @@ def main() -> int:
             )
             started = time.monotonic()
             refs = seed_requests(engine, args.requests, AMOUNT, "BENCH")
+            vacuum_analyze(engine)  # what autovacuum would have done (it is off on CI machines)
             print(f"seeded {len(refs)} open requests in {time.monotonic() - started:.1f} s")
             refs_file = tmp / "refs.txt"
             refs_file.write_text("\n".join(refs) + "\n")
@@ -274,7 +279,8 @@ def report(engine: Engine, data: dict[str, Any], args: argparse.Namespace) -> in
     print(
         f"\nPOST {PATH}: {rate:.0f} callbacks/s over {args.duration} s ({describe(args)})\n"
         f"  p50 {data['p50_us'] / 1000:.1f} ms, p99 {data['p99_us'] / 1000:.1f} ms, "
-        f"worker CPU {data['cpu_ms_per_req']:.2f} ms/callback\n"
+        f"CPU per callback: workers {data['cpu_ms_per_req']:.2f} ms, "
+        f"PostgreSQL {data['pg_ms_per_req']:.2f} ms; machine {data['machine_busy']:.0%} busy\n"
         f"  {requests_done} answered: statuses {statuses}, socket errors {data['errors']}; "
         f"{len(ids)} distinct notifications, {data['dups']} re-sent duplicates"
     )

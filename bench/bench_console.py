@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from bench_support import vacuum_analyze  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
@@ -245,16 +246,6 @@ def seed(engine: Any, n: int, rng: random.Random, end: date) -> dict[str, Any]:
     picks.update(seed_reconciliation(engine, transfers, accounts, rng, start, end, now))
     vacuum_analyze(engine)
     return picks
-
-
-def vacuum_analyze(engine: Any) -> None:
-    """What autovacuum has long done to a year-old database: statistics for the planner, and
-    the visibility map that lets counts read an index alone. A fresh COPY has neither."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for (table,) in conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        ):
-            conn.execute(text(f'VACUUM ANALYZE "{table}"'))
 
 
 def seed_reconciliation(

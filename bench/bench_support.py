@@ -112,6 +112,16 @@ def seed_requests(engine: Engine, count: int, amount: int, dossier_prefix: str) 
     return refs
 
 
+def vacuum_analyze(engine: Engine) -> None:
+    """What autovacuum has long done to a year-old database: statistics for the planner, and
+    the visibility map that lets counts read an index alone. A fresh COPY has neither."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for (table,) in conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        ):
+            conn.execute(text(f'VACUUM ANALYZE "{table}"'))
+
+
 def add_server_args(parser: argparse.ArgumentParser, *, connections: int | None) -> None:
     """The options of a bench that drives gunicorn with wrk."""
     parser.add_argument(
@@ -194,6 +204,31 @@ def cpu_seconds(select: Callable[[int, int], bool]) -> dict[int, float]:
             if select(pid, int(fields[1])):
                 found[pid] = (int(fields[11]) + int(fields[12])) / tick
     return found
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """The machine's CPU jiffies (busy, all) and PostgreSQL's processes' CPU seconds, now."""
+
+    busy: int
+    total: int
+    postgres: float
+
+    @classmethod
+    def take(cls) -> CpuSnapshot:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        names = {}
+        for comm in Path("/proc").glob("[0-9]*/comm"):
+            with contextlib.suppress(OSError):
+                names[int(comm.parent.name)] = comm.read_text().strip()
+        pg = cpu_seconds(lambda pid, _ppid: names.get(pid, "").startswith("postgres"))
+        return cls(sum(fields) - idle, sum(fields), sum(pg.values()))
+
+    def since(self, start: CpuSnapshot) -> tuple[float, float]:
+        """(share of the machine's CPU busy, PostgreSQL's CPU seconds) between two snapshots."""
+        busy = (self.busy - start.busy) / max(self.total - start.total, 1)
+        return busy, self.postgres - start.postgres
 
 
 @contextlib.contextmanager
