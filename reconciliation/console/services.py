@@ -18,6 +18,7 @@ from payments.outbox.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from payments.payment_requests.models import (
     OPEN_STATUSES,
     PaymentRequest,
+    PaymentRequestSearch,
 )
 from payments.transactions.models import PaymentTransaction, ProviderMessage, TxnState
 from payments.uow import UnitOfWork
@@ -236,13 +237,14 @@ def search_requests(f: RequestFilter, scope: Scope, *, uow: UnitOfWork) -> list[
     stmt = _scoped(select(PaymentRequest), PaymentRequest.agency_code, scope)
     if f.text:
         like = f"%{f.text.strip()}%"
-        stmt = stmt.where(
+        found = select(PaymentRequestSearch.id).where(
             or_(
-                PaymentRequest.dossier_code.ilike(like),
-                PaymentRequest.reference.ilike(like),
-                PaymentRequest.payer_name.ilike(like),
+                PaymentRequestSearch.dossier_code.ilike(like),
+                PaymentRequestSearch.reference.ilike(like),
+                PaymentRequestSearch.payer_name.ilike(like),
             )
         )
+        stmt = stmt.where(PaymentRequest.id.in_(found))
     if f.amount is not None:
         stmt = stmt.where(PaymentRequest.total_amount == f.amount)
     if f.status:

@@ -1,0 +1,194 @@
+"""The console searches requests in ``payment_request_search`` (migration 0010), which triggers
+keep equal to the searched columns of ``payment_requests`` whatever writes them: the API, a
+bulk insert, a hand-run UPDATE, a delete. A payment's update of its request leaves it alone
+(that is the point of the table: no trigram index entries per payment)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from alembic import command
+from sqlalchemy import Engine, delete, insert, select, text, update
+
+from payments.auth.services import Principal
+from payments.clock import utcnow
+from payments.http import Container
+from payments.migrate import alembic_config, upgrade
+from payments.money import Money
+from payments.payment_requests.models import PaymentRequest, PaymentRequestSearch
+from payments.payment_requests.services import CreatePaymentRequest, Payer, create_payment_request
+from payments.reference import new_reference
+from payments.transactions.services import record_event
+from providers.base import EventKind, ProviderEvent, TxnStatus
+from reconciliation.console.services import RequestFilter, search_requests
+
+WRITER = Principal("search-test", frozenset({"payments:write"}), None)
+
+
+def create(container: Container, dossier: str, payer: str) -> dict[str, Any]:
+    cmd = CreatePaymentRequest(
+        dossier_code=dossier,
+        procedure_code="1.001193",
+        channel="online",
+        payer=Payer(payer),
+        idempotency_key=uuid.uuid4().hex,
+        body={"k": uuid.uuid4().hex},
+    )
+    view, _ = create_payment_request(
+        cmd, uow=container.uow(), settings=container.settings, principal=WRITER
+    )
+    return view
+
+
+def bulk_rows(n: int) -> list[dict[str, Any]]:
+    """What a bulk load would insert in one statement (no fee lines)."""
+    now = utcnow()
+    return [
+        {
+            "id": uuid.uuid4(),
+            "reference": new_reference(),
+            "checkout_token": uuid.uuid4().hex,
+            "dossier_code": f"BULK-{i}",
+            "procedure_code": "1.001193",
+            "agency_code": "000.00.21.H40",
+            "account_id": "stp-kbnn",
+            "channel": "online",
+            "submitted_at": now,
+            "quote_date": date.today(),  # noqa: DTZ011 - any date will do
+            "payer_name": f"Phạm Hàng Loạt {i}",
+            "total_amount": 50_000,
+            "paid_amount": 0,
+            "status": "pending",
+            "flags": [],
+            "vietqr_payload": "",
+            "expires_at": now + timedelta(days=3),
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for i in range(n)
+    ]
+
+
+def searched(engine: Engine) -> dict[str, tuple[str, str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                PaymentRequestSearch.id,
+                PaymentRequestSearch.dossier_code,
+                PaymentRequestSearch.reference,
+                PaymentRequestSearch.payer_name,
+            )
+        )
+        return {str(r.id): (r.dossier_code, r.reference, r.payer_name) for r in rows}
+
+
+def requested(engine: Engine) -> dict[str, tuple[str, str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                PaymentRequest.id,
+                PaymentRequest.dossier_code,
+                PaymentRequest.reference,
+                PaymentRequest.payer_name,
+            )
+        )
+        return {str(r.id): (r.dossier_code, r.reference, r.payer_name) for r in rows}
+
+
+def row_version(engine: Engine, request_id: str) -> Any:
+    """PostgreSQL: the search row's xmin (changes on any rewrite); SQLite: its contents."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            return conn.execute(
+                text("SELECT xmin::text FROM payment_request_search WHERE id = :i"),
+                {"i": uuid.UUID(request_id)},
+            ).scalar_one()
+        return searched(engine)[request_id]
+
+
+def found(container: Container, words: str) -> set[str]:
+    return {r["id"] for r in search_requests(RequestFilter(text=words), None, uow=container.uow())}
+
+
+def test_every_write_path_keeps_the_search_table_equal_to_the_requests(
+    container: Container, catalog: Any
+) -> None:
+    engine = container.engine
+    one = create(container, "HS-TIM-0001", "Trần Thị Tìm")
+    two = create(container, "HS-TIM-0002", "Lê Văn Kiếm")
+    with engine.begin() as conn:
+        conn.execute(insert(PaymentRequest), bulk_rows(3))
+    assert len(searched(engine)) == 5
+    assert searched(engine) == requested(engine)
+    assert found(container, "văn kiếm") == {two["id"]}
+    assert len(found(container, "hàng loạt")) == 3
+
+    before = row_version(engine, one["id"])
+    event = ProviderEvent(
+        provider="bank",
+        provider_txn_id=f"search-{uuid.uuid4().hex[:8]}",
+        reference=None,
+        amount=Money(one["total_amount"]),
+        currency="VND",
+        status=TxnStatus.PAID,
+        occurred_at=utcnow(),
+        kind=EventKind.TRANSFER_IN,
+        details={"content": f"{one['reference']} nop phi"},
+    )
+    assert record_event(event, uow=container.uow()).outcome == "applied"
+    assert row_version(engine, one["id"]) == before, "a payment rewrote the search row"
+
+    with engine.begin() as conn:  # a hand-run correction of the payer's name
+        conn.execute(
+            update(PaymentRequest)
+            .where(PaymentRequest.id == uuid.UUID(one["id"]))
+            .values(payer_name="Trần Thị Đã Sửa", dossier_code="HS-SUA-0001")
+        )
+    assert searched(engine) == requested(engine)
+    assert found(container, "Đã Sửa") == {one["id"]}
+    assert found(container, "HS-TIM") == {two["id"]}
+
+    with engine.begin() as conn:
+        conn.execute(delete(PaymentRequest).where(PaymentRequest.id == uuid.UUID(two["id"])))
+    assert searched(engine) == requested(engine)
+    assert two["id"] not in searched(engine)
+
+
+def test_the_migration_fills_the_table_from_the_requests_already_there(
+    container: Container, catalog: Any
+) -> None:
+    engine = container.engine
+    create(container, "HS-CU-0001", "Ngô Thị Cũ")
+    with engine.begin() as conn:
+        conn.execute(insert(PaymentRequest), bulk_rows(2))
+    command.downgrade(alembic_config(engine), "0009")
+    try:
+        with engine.connect() as conn:
+            gone = conn.execute(
+                text(
+                    "SELECT to_regclass('payment_request_search')::text"
+                    if engine.dialect.name == "postgresql"
+                    else "SELECT name FROM sqlite_master WHERE name = 'payment_request_search'"
+                )
+            ).scalar()
+        assert gone is None
+    finally:
+        upgrade(engine)
+    assert len(searched(engine)) == 3
+    assert searched(engine) == requested(engine)
+    assert len(found(container, "Ngô Thị")) == 1
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            indexes = set(
+                conn.execute(
+                    text(
+                        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+                        " AND indexname IN ('ix_payment_requests_search',"
+                        " 'ix_payment_request_search_text')"
+                    )
+                ).scalars()
+            )
+        assert indexes == {"ix_payment_request_search_text"}
