@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select
+from sqlalchemy import ColumnElement, RowMapping, Table, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from payments import reference as refs
 from payments.catalog.models import BeneficiaryAccount
@@ -238,10 +238,11 @@ def _lock_with_context(session: Session, event: ProviderEvent, reference: str) -
         "provider": event.provider,
         "provider_txn_id": event.provider_txn_id,
     }
-    row = session.execute(_LOCK_WITH_CONTEXT, params).one_or_none()
+    row = session.connection().execute(_LOCK_WITH_CONTEXT, params).one_or_none()
     if row is None:
         return None
-    request, account_id, existing_id = row
+    request = _attached(session, row._mapping)
+    account_id, existing_id = row.account_reached, row.stored_txn_id
     if event.account_number is not None and account_id is None:
         return Resolution(None, reason="unknown_account")
     stored = session.get(PaymentTransaction, existing_id) if existing_id is not None else None
@@ -297,37 +298,47 @@ _ACCOUNT_ID = (
     .order_by(BeneficiaryAccount.id)
     .limit(1)
 )
+# the columns applying a payment reads, no more (a wide row costs more to load than to lock)
+_LOCKED_COLUMNS = (
+    "id",
+    "reference",
+    "dossier_code",
+    "account_id",
+    "total_amount",
+    "paid_amount",
+    "status",
+    "callback_url",
+    "flags",
+    "version",
+)
+_REQUEST_TABLE = cast(Table, PaymentRequest.__table__)
+# a Core statement: loading the row through the ORM cost more CPU than the round trip itself
 _LOCK_WITH_CONTEXT = (
     select(
-        PaymentRequest,
-        _ACCOUNT_ID.scalar_subquery(),
+        *(_REQUEST_TABLE.c[name] for name in _LOCKED_COLUMNS),
+        _ACCOUNT_ID.scalar_subquery().label("account_reached"),
         select(PaymentTransaction.id)
         .where(
             PaymentTransaction.provider == bindparam("provider"),
             PaymentTransaction.provider_txn_id == bindparam("provider_txn_id"),
         )
-        .scalar_subquery(),
+        .scalar_subquery()
+        .label("stored_txn_id"),
     )
-    .where(PaymentRequest.reference == bindparam("reference"))
-    .with_for_update(of=PaymentRequest)
-    # the columns applying a payment reads, no more (a wide row costs more to load than to
-    # lock); any other is an error, never a silent second query
-    .options(
-        load_only(
-            PaymentRequest.id,
-            PaymentRequest.reference,
-            PaymentRequest.dossier_code,
-            PaymentRequest.account_id,
-            PaymentRequest.total_amount,
-            PaymentRequest.paid_amount,
-            PaymentRequest.status,
-            PaymentRequest.callback_url,
-            PaymentRequest.flags,
-            PaymentRequest.version,
-            raiseload=True,
-        )
-    )
+    .where(_REQUEST_TABLE.c.reference == bindparam("reference"))
+    .with_for_update(of=_REQUEST_TABLE)
 )
+
+
+def _attached(session: Session, row: RowMapping) -> PaymentRequest:
+    """The locked request as a persistent object of ``session``, built from ``row`` without
+    the ORM's loading: changes to it flush as usual; a column not in ``_LOCKED_COLUMNS`` loads
+    on first use (the hot path reads none). ``record_event`` gives each attempt a new session,
+    so the session holds no other copy of the request (``add`` would refuse one)."""
+    request = PaymentRequest(**{name: row[name] for name in _LOCKED_COLUMNS})
+    make_transient_to_detached(request)
+    session.add(request)
+    return request
 
 
 def _reference_from_memo(
@@ -503,7 +514,6 @@ def _credit_request(
 
 
 _MESSAGE_TABLE = cast(Table, ProviderMessage.__table__)
-_REQUEST_TABLE = cast(Table, PaymentRequest.__table__)
 _OUTBOX_TABLE = cast(Table, OutboxEvent.__table__)
 
 
