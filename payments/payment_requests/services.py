@@ -40,6 +40,7 @@ from payments.fees.engine import QuoteLine, price_procedure
 from payments.onetrip import OneTrip
 from payments.outbox.services import emit
 from payments.payment_requests.models import (
+    AnyRequest,
     IdempotencyRecord,
     PaymentLine,
     PaymentRequest,
@@ -455,7 +456,7 @@ def _line(request_id: uuid.UUID, position: int, q: QuoteLine) -> PaymentLine:
     )
 
 
-def event_payload(request: PaymentRequest) -> dict[str, Any]:
+def event_payload(request: AnyRequest) -> dict[str, Any]:
     """What the outbox carries about a request: enough for a dossier system to act on."""
     return {
         "payment_request_id": str(request.id),

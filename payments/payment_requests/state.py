@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, case, literal, or_
 
 from payments.errors import IllegalTransition
-from payments.payment_requests.models import PaymentRequest
+from payments.payment_requests.models import AnyRequest
 from payments.payment_requests.models import RequestStatus as S
 
 ALLOWED: frozenset[tuple[S, S]] = frozenset(
@@ -38,7 +38,7 @@ REVERSALS: frozenset[tuple[S, S]] = frozenset(
 TERMINAL = frozenset({S.PAID, S.OVERPAID, S.EXPIRED, S.CANCELLED, S.REFUNDED})
 
 
-def transition(request: PaymentRequest, target: S, *, reversal: bool = False) -> bool:
+def transition(request: AnyRequest, target: S, *, reversal: bool = False) -> bool:
     """Move ``request`` to ``target``. Returns False for a replay of the same state (a no-op);
     raises IllegalTransition for a move the table does not allow."""
     current = S(request.status)

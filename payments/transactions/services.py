@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import ColumnElement, RowMapping, Table, bindparam, func, insert, select
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,14 @@ from payments.clock import utcnow
 from payments.onetrip import OneTrip
 from payments.outbox.models import OutboxEvent
 from payments.outbox.services import emit
-from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest, RequestStatus
+from payments.payment_requests.models import (
+    LOCKED_COLUMNS,
+    OPEN_STATUSES,
+    AnyRequest,
+    LockedRequest,
+    PaymentRequest,
+    RequestStatus,
+)
 from payments.payment_requests.services import event_payload
 from payments.payment_requests.state import status_for_amount, transition
 from payments.transactions.models import (
@@ -72,7 +79,7 @@ def log_message(
     *,
     reason: str | None = None,
     txn_id: str | None = None,
-    request: PaymentRequest | None = None,
+    request: AnyRequest | None = None,
 ) -> None:
     # a Core INSERT, sent at once: the log is append-only, nothing reads the row back
     session.connection().execute(
@@ -164,7 +171,7 @@ def _record(session: Session, event: ProviderEvent) -> ApplyResult:
     return _apply(session, event, request, account, flags)
 
 
-def _rid(request: PaymentRequest | None) -> str | None:
+def _rid(request: AnyRequest | None) -> str | None:
     return str(request.id) if request is not None else None
 
 
@@ -172,7 +179,7 @@ def _rid(request: PaymentRequest | None) -> str | None:
 class Resolution:
     """What ``_resolve`` found out about an event before anything is written."""
 
-    request: PaymentRequest | None  # locked
+    request: AnyRequest | None  # locked
     account: str | None = None  # the account the money reached
     flags: list[str] = field(default_factory=list)  # how the request was found
     reason: str | None = None  # why the event is rejected
@@ -241,7 +248,7 @@ def _lock_with_context(session: Session, event: ProviderEvent, reference: str) -
     row = session.connection().execute(_LOCK_WITH_CONTEXT, params).one_or_none()
     if row is None:
         return None
-    request = _attached(session, row._mapping)
+    request = LockedRequest(*row[: len(LOCKED_COLUMNS)])
     account_id, existing_id = row.account_reached, row.stored_txn_id
     if event.account_number is not None and account_id is None:
         return Resolution(None, reason="unknown_account")
@@ -298,24 +305,12 @@ _ACCOUNT_ID = (
     .order_by(BeneficiaryAccount.id)
     .limit(1)
 )
-# the columns applying a payment reads, no more (a wide row costs more to load than to lock)
-_LOCKED_COLUMNS = (
-    "id",
-    "reference",
-    "dossier_code",
-    "account_id",
-    "total_amount",
-    "paid_amount",
-    "status",
-    "callback_url",
-    "flags",
-    "version",
-)
 _REQUEST_TABLE = cast(Table, PaymentRequest.__table__)
-# a Core statement: loading the row through the ORM cost more CPU than the round trip itself
+# the columns applying a payment reads, no more (a wide row costs more to load than to lock),
+# as a plain row: loading an ORM object cost more CPU than the round trip itself
 _LOCK_WITH_CONTEXT = (
     select(
-        *(_REQUEST_TABLE.c[name] for name in _LOCKED_COLUMNS),
+        *(_REQUEST_TABLE.c[name] for name in LOCKED_COLUMNS),
         _ACCOUNT_ID.scalar_subquery().label("account_reached"),
         select(PaymentTransaction.id)
         .where(
@@ -330,15 +325,17 @@ _LOCK_WITH_CONTEXT = (
 )
 
 
-def _attached(session: Session, row: RowMapping) -> PaymentRequest:
-    """The locked request as a persistent object of ``session``, built from ``row`` without
-    the ORM's loading: changes to it flush as usual; a column not in ``_LOCKED_COLUMNS`` loads
-    on first use (the hot path reads none). ``record_event`` gives each attempt a new session,
-    so the session holds no other copy of the request (``add`` would refuse one)."""
-    request = PaymentRequest(**{name: row[name] for name in _LOCKED_COLUMNS})
-    make_transient_to_detached(request)
-    session.add(request)
-    return request
+def _persistent(session: Session, request: AnyRequest) -> PaymentRequest:
+    """``request`` as a persistent object of ``session`` whose changes flush as usual; a locked
+    row becomes one without the ORM's loading (a column outside ``LOCKED_COLUMNS`` loads on first
+    use). ``record_event`` gives each attempt a new session, so the session holds no other copy
+    of the request (``add`` would refuse one)."""
+    if isinstance(request, PaymentRequest):
+        return request
+    attached = PaymentRequest(**{name: getattr(request, name) for name in LOCKED_COLUMNS})
+    make_transient_to_detached(attached)
+    session.add(attached)
+    return attached
 
 
 def _reference_from_memo(
@@ -371,7 +368,7 @@ def _lock(session: Session, request_id: Any) -> PaymentRequest | None:
 
 
 def _reject(
-    session: Session, event: ProviderEvent, request: PaymentRequest | None, reason: str
+    session: Session, event: ProviderEvent, request: AnyRequest | None, reason: str
 ) -> ApplyResult:
     log_message(
         session,
@@ -389,7 +386,7 @@ def _repeat(
     session: Session,
     event: ProviderEvent,
     existing: PaymentTransaction,
-    request: PaymentRequest | None,
+    request: AnyRequest | None,
 ) -> ApplyResult:
     """The same provider id again: acknowledged if identical, rejected and flagged if not."""
     if existing.amount == event.amount.amount and existing.kind == event.kind:
@@ -420,7 +417,7 @@ def _repeat(
 
 def _new_txn(
     event: ProviderEvent,
-    request: PaymentRequest | None,
+    request: AnyRequest | None,
     account: str | None,
     state: str,
     flags: list[str],
@@ -455,7 +452,7 @@ def _new_txn(
 def _apply(
     session: Session,
     event: ProviderEvent,
-    request: PaymentRequest | None,
+    request: AnyRequest | None,
     account: str | None,
     flags: list[str],
 ) -> ApplyResult:
@@ -465,6 +462,7 @@ def _apply(
         return _store(session, event, None, account, TxnState.UNMATCHED, flags, "unmatched")
     if request.status in (RequestStatus.EXPIRED, RequestStatus.CANCELLED, RequestStatus.REFUNDED):
         # never lost: kept beside the request and flagged for the officer
+        request = _persistent(session, request)
         request.flags = sorted({*request.flags, Flag.LATE_PAYMENT, Flag.REFUND_DUE})
         return _store(
             session,
@@ -483,6 +481,7 @@ def _apply(
     txn = _new_txn(event, request, account, TxnState.APPLIED, flags)
     if session.get_bind().dialect.name == "postgresql":
         return _apply_in_one_trip(session, event, request, txn, target)
+    request = _persistent(session, request)
     # the transaction first, and the request only if it went in: a concurrent delivery of the
     # same event that committed after our look-up's snapshot is seen here, without an error
     txn_id = _insert_unless_recorded(session, txn)
@@ -499,7 +498,7 @@ def _apply(
 
 
 def _credit_request(
-    request: PaymentRequest, amount: int, target: RequestStatus, flags: Sequence[str]
+    request: AnyRequest, amount: int, target: RequestStatus, flags: Sequence[str]
 ) -> str | None:
     """Add ``amount`` to the request and move it to ``target``; the topic to emit, if any."""
     request.paid_amount += amount
@@ -520,7 +519,7 @@ _OUTBOX_TABLE = cast(Table, OutboxEvent.__table__)
 def _apply_in_one_trip(
     session: Session,
     event: ProviderEvent,
-    request: PaymentRequest,
+    request: AnyRequest,
     txn: dict[str, Any],
     target: RequestStatus,
 ) -> ApplyResult:
@@ -530,7 +529,8 @@ def _apply_in_one_trip(
     The request was changed in memory only to compute its new row; it leaves the session so
     that nothing flushes it again."""
     topic = _credit_request(request, event.amount.amount, target, txn["flags"])
-    session.expunge(request)
+    if isinstance(request, PaymentRequest):
+        session.expunge(request)
     trip = OneTrip()
     trip.insert(
         "txn",
@@ -595,7 +595,7 @@ def _recorded(session: Session, event: ProviderEvent) -> PaymentTransaction:
 def _store(
     session: Session,
     event: ProviderEvent,
-    request: PaymentRequest | None,
+    request: AnyRequest | None,
     account: str | None,
     state: str,
     flags: list[str],
@@ -621,7 +621,7 @@ def _close_attempt(session: Session, event: ProviderEvent, status: str) -> None:
         attempt.status = status
 
 
-def _void(session: Session, event: ProviderEvent, request: PaymentRequest | None) -> ApplyResult:
+def _void(session: Session, event: ProviderEvent, request: AnyRequest | None) -> ApplyResult:
     """A POS void before its batch settles reverses the payment it names."""
     original_id = event.details.get("original_txn_id", "")
     original = session.scalar(
