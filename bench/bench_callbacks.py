@@ -48,6 +48,7 @@ from bench_support import (  # noqa: E402
     fresh_schema,
     gunicorn,
     lua_string,
+    reference_loop_ms,
     seed_requests,
     vacuum_analyze,
 )
@@ -264,8 +265,10 @@ def main() -> int:
             print(f"seeded {len(refs)} open requests in {time.monotonic() - started:.1f} s")
             refs_file = tmp / "refs.txt"
             refs_file.write_text("\n".join(refs) + "\n")
+            speed = reference_loop_ms()
             with serve(url, args, tmp) as server:
                 data = run_wrk(server, refs_file, tmp, args.duration, args)
+            data["reference_loop_ms"] = (speed, reference_loop_ms())
             time.sleep(0.5)
             return report(engine, data, args)
         finally:
@@ -276,11 +279,13 @@ def report(engine: Engine, data: dict[str, Any], args: argparse.Namespace) -> in
     requests_done = data["requests"]
     rate = requests_done / (data["duration_us"] / 1e6)
     statuses, ids = data["statuses"], data["ids"]
+    before, after = data["reference_loop_ms"]
     print(
         f"\nPOST {PATH}: {rate:.0f} callbacks/s over {args.duration} s ({describe(args)})\n"
         f"  p50 {data['p50_us'] / 1000:.1f} ms, p99 {data['p99_us'] / 1000:.1f} ms, "
         f"CPU per callback: workers {data['cpu_ms_per_req']:.2f} ms, "
         f"PostgreSQL {data['pg_ms_per_req']:.2f} ms; machine {data['machine_busy']:.0%} busy\n"
+        f"  reference loop before/after: {before:.0f}/{after:.0f} ms of CPU (machine speed)\n"
         f"  {requests_done} answered: statuses {statuses}, socket errors {data['errors']}; "
         f"{len(ids)} distinct notifications, {data['dups']} re-sent duplicates"
     )

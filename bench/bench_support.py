@@ -206,6 +206,20 @@ def cpu_seconds(select: Callable[[int, int], bool]) -> dict[int, float]:
     return found
 
 
+def reference_loop_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (best of three): how fast this machine's
+    cores run right now. The same code's figures move with it (these guests drift by up to 2x
+    within an hour), so benches print it beside their figures."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i * i % 7
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
 @dataclass(frozen=True)
 class CpuSnapshot:
     """The machine's CPU jiffies (busy, all) and PostgreSQL's processes' CPU seconds, now."""
