@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import structlog
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -175,6 +175,15 @@ def _rid(request: AnyRequest | None) -> str | None:
     return str(request.id) if request is not None else None
 
 
+class StoredTxn(NamedTuple):
+    """What telling a repeated message from a conflicting one reads of the stored transaction
+    (``_lock_with_context`` gets it with the lock: no second query for a bank's retry)."""
+
+    id: int
+    amount: int
+    kind: str
+
+
 @dataclass(frozen=True)
 class Resolution:
     """What ``_resolve`` found out about an event before anything is written."""
@@ -184,7 +193,7 @@ class Resolution:
     flags: list[str] = field(default_factory=list)  # how the request was found
     reason: str | None = None  # why the event is rejected
     # the transaction stored under the event's (provider, id), when the look-up asked already
-    existing: PaymentTransaction | None = None
+    existing: PaymentTransaction | StoredTxn | None = None
     existing_known: bool = False
 
 
@@ -249,10 +258,12 @@ def _lock_with_context(session: Session, event: ProviderEvent, reference: str) -
     if row is None:
         return None
     request = LockedRequest(*row[: len(LOCKED_COLUMNS)])
-    account_id, existing_id = row.account_reached, row.stored_txn_id
+    account_id = row.account_reached
     if event.account_number is not None and account_id is None:
         return Resolution(None, reason="unknown_account")
-    stored = session.get(PaymentTransaction, existing_id) if existing_id is not None else None
+    stored = None
+    if row.stored_id is not None:
+        stored = StoredTxn(row.stored_id, row.stored_amount, row.stored_kind)
     if account_id is not None and request.account_id != account_id:
         return Resolution(request, account_id, reason="wrong_account")
     return Resolution(
@@ -306,19 +317,25 @@ _ACCOUNT_ID = (
     .limit(1)
 )
 _REQUEST_TABLE = cast(Table, PaymentRequest.__table__)
+_STORED = cast(Table, PaymentTransaction.__table__).alias("stored")
 # the columns applying a payment reads, no more (a wide row costs more to load than to lock),
 # as a plain row: loading an ORM object cost more CPU than the round trip itself
 _LOCK_WITH_CONTEXT = (
     select(
         *(_REQUEST_TABLE.c[name] for name in LOCKED_COLUMNS),
         _ACCOUNT_ID.scalar_subquery().label("account_reached"),
-        select(PaymentTransaction.id)
-        .where(
-            PaymentTransaction.provider == bindparam("provider"),
-            PaymentTransaction.provider_txn_id == bindparam("provider_txn_id"),
+        _STORED.c.id.label("stored_id"),
+        _STORED.c.amount.label("stored_amount"),
+        _STORED.c.kind.label("stored_kind"),
+    )
+    .select_from(
+        _REQUEST_TABLE.outerjoin(
+            _STORED,
+            and_(
+                _STORED.c.provider == bindparam("provider"),
+                _STORED.c.provider_txn_id == bindparam("provider_txn_id"),
+            ),
         )
-        .scalar_subquery()
-        .label("stored_txn_id"),
     )
     .where(_REQUEST_TABLE.c.reference == bindparam("reference"))
     .with_for_update(of=_REQUEST_TABLE)
@@ -385,7 +402,7 @@ def _reject(
 def _repeat(
     session: Session,
     event: ProviderEvent,
-    existing: PaymentTransaction,
+    existing: PaymentTransaction | StoredTxn,
     request: AnyRequest | None,
 ) -> ApplyResult:
     """The same provider id again: acknowledged if identical, rejected and flagged if not."""
@@ -400,7 +417,10 @@ def _repeat(
         )
         status = request.status if request else None
         return ApplyResult("duplicate", _rid(request), status, existing.id)
-    existing.flags = sorted({*existing.flags, Flag.AMOUNT_CONFLICT})
+    stored = existing
+    if not isinstance(stored, PaymentTransaction):
+        stored = session.get_one(PaymentTransaction, existing.id)
+    stored.flags = sorted({*stored.flags, Flag.AMOUNT_CONFLICT})
     log_message(
         session,
         event.provider,
