@@ -10,6 +10,8 @@ import os
 import tempfile
 from typing import Any
 
+from payments.ops.access_log import ACCESS_LOG_FORMAT, JsonAccessLogger
+
 bind = os.environ.get("THUPHI_BIND", "127.0.0.1:8000")
 # A request is CPU-bound Python between short database round trips: one process per CPU (the
 # GIL lets a process use one), and threads to overlap the round trips; on 2 CPUs gthread 2 x 4
@@ -23,7 +25,8 @@ keepalive = 5
 max_requests = 10_000  # recycle workers now and then; jitter keeps them from restarting together
 max_requests_jitter = 1_000
 accesslog = "-"
-access_log_format = '{"remote": "%(h)s", "request": "%(r)s", "status": %(s)s, "bytes": %(B)s, "ms": %(M)s, "request_id": "%({x-request-id}o)s"}'  # noqa: E501 - one JSON line
+access_log_format = ACCESS_LOG_FORMAT  # one JSON line, written by JsonAccessLogger
+logger_class = JsonAccessLogger
 
 # request counters across workers: prometheus_client's multiprocess mode needs a shared folder
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
