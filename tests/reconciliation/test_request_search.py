@@ -6,96 +6,55 @@ bulk insert, a hand-run UPDATE, a delete. A payment's update of its request leav
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
 from typing import Any
 
 from alembic import command
+from console_kit import JUSTICE, new_request
 from sqlalchemy import Engine, delete, insert, select, text, update
 
-from payments.auth.services import Principal
 from payments.clock import utcnow
 from payments.http import Container
 from payments.migrate import alembic_config, upgrade
 from payments.money import Money
 from payments.payment_requests.models import PaymentRequest, PaymentRequestSearch
-from payments.payment_requests.services import CreatePaymentRequest, Payer, create_payment_request
 from payments.reference import new_reference
 from payments.transactions.services import record_event
 from providers.base import EventKind, ProviderEvent, TxnStatus
 from reconciliation.console.services import RequestFilter, search_requests
 
-WRITER = Principal("search-test", frozenset({"payments:write"}), None)
 
-
-def create(container: Container, dossier: str, payer: str) -> dict[str, Any]:
-    cmd = CreatePaymentRequest(
-        dossier_code=dossier,
-        procedure_code="1.001193",
-        channel="online",
-        payer=Payer(payer),
-        idempotency_key=uuid.uuid4().hex,
-        body={"k": uuid.uuid4().hex},
-    )
-    view, _ = create_payment_request(
-        cmd, uow=container.uow(), settings=container.settings, principal=WRITER
-    )
-    return view
-
-
-def bulk_rows(n: int) -> list[dict[str, Any]]:
-    """What a bulk load would insert in one statement (no fee lines)."""
-    now = utcnow()
+def copies(engine: Engine, request_id: str, n: int) -> list[dict[str, Any]]:
+    """``n`` new requests made of an existing one's row, for one multi-row INSERT."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(PaymentRequest.__table__).where(PaymentRequest.id == uuid.UUID(request_id))
+        ).one()
     return [
         {
+            **row._mapping,
             "id": uuid.uuid4(),
             "reference": new_reference(),
             "checkout_token": uuid.uuid4().hex,
             "dossier_code": f"BULK-{i}",
-            "procedure_code": "1.001193",
-            "agency_code": "000.00.21.H40",
-            "account_id": "stp-kbnn",
-            "channel": "online",
-            "submitted_at": now,
-            "quote_date": date.today(),  # noqa: DTZ011 - any date will do
             "payer_name": f"Phạm Hàng Loạt {i}",
-            "total_amount": 50_000,
-            "paid_amount": 0,
-            "status": "pending",
-            "flags": [],
-            "vietqr_payload": "",
-            "expires_at": now + timedelta(days=3),
-            "created_at": now,
-            "updated_at": now,
-            "version": 1,
         }
         for i in range(n)
     ]
 
 
-def searched(engine: Engine) -> dict[str, tuple[str, str, str]]:
+def columns(engine: Engine, model: Any) -> dict[str, tuple[str, str, str]]:
+    """Dossier code, reference and payer name by request id, as ``model``'s table holds them."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                PaymentRequestSearch.id,
-                PaymentRequestSearch.dossier_code,
-                PaymentRequestSearch.reference,
-                PaymentRequestSearch.payer_name,
-            )
-        )
+        rows = conn.execute(select(model.id, model.dossier_code, model.reference, model.payer_name))
         return {str(r.id): (r.dossier_code, r.reference, r.payer_name) for r in rows}
+
+
+def searched(engine: Engine) -> dict[str, tuple[str, str, str]]:
+    return columns(engine, PaymentRequestSearch)
 
 
 def requested(engine: Engine) -> dict[str, tuple[str, str, str]]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                PaymentRequest.id,
-                PaymentRequest.dossier_code,
-                PaymentRequest.reference,
-                PaymentRequest.payer_name,
-            )
-        )
-        return {str(r.id): (r.dossier_code, r.reference, r.payer_name) for r in rows}
+    return columns(engine, PaymentRequest)
 
 
 def row_version(engine: Engine, request_id: str) -> Any:
@@ -117,10 +76,11 @@ def test_every_write_path_keeps_the_search_table_equal_to_the_requests(
     container: Container, catalog: Any
 ) -> None:
     engine = container.engine
-    one = create(container, "HS-TIM-0001", "Trần Thị Tìm")
-    two = create(container, "HS-TIM-0002", "Lê Văn Kiếm")
+    one = new_request(container, JUSTICE, "Trần Thị Tìm", "TIM")
+    two = new_request(container, JUSTICE, "Lê Văn Kiếm", "TIM")
+    bulk = copies(engine, two["id"], 3)
     with engine.begin() as conn:
-        conn.execute(insert(PaymentRequest), bulk_rows(3))
+        conn.execute(insert(PaymentRequest), bulk)
     assert len(searched(engine)) == 5
     assert searched(engine) == requested(engine)
     assert found(container, "văn kiếm") == {two["id"]}
@@ -149,7 +109,7 @@ def test_every_write_path_keeps_the_search_table_equal_to_the_requests(
         )
     assert searched(engine) == requested(engine)
     assert found(container, "Đã Sửa") == {one["id"]}
-    assert found(container, "HS-TIM") == {two["id"]}
+    assert found(container, "TUPHAP-TIM") == {two["id"]}
 
     with engine.begin() as conn:
         conn.execute(delete(PaymentRequest).where(PaymentRequest.id == uuid.UUID(two["id"])))
@@ -161,9 +121,10 @@ def test_the_migration_fills_the_table_from_the_requests_already_there(
     container: Container, catalog: Any
 ) -> None:
     engine = container.engine
-    create(container, "HS-CU-0001", "Ngô Thị Cũ")
+    old = new_request(container, JUSTICE, "Ngô Thị Cũ", "CU")
+    bulk = copies(engine, old["id"], 2)
     with engine.begin() as conn:
-        conn.execute(insert(PaymentRequest), bulk_rows(2))
+        conn.execute(insert(PaymentRequest), bulk)
     command.downgrade(alembic_config(engine), "0009")
     try:
         with engine.connect() as conn:
