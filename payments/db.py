@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import select
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psycopg
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     Index,
@@ -20,9 +24,12 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -89,10 +96,29 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for SQLite (file under ``instance/``) or PostgreSQL via psycopg 3."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkout", _server_still_there)
+    return engine
+
+
+def _server_still_there(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Pool checkout: a connection the server has closed (a restart, an administrator's
+    ``pg_terminate_backend``, an idle timeout) is discarded and replaced before use.
+
+    Such a connection has something to read, the server's termination notice or end of file;
+    a live idle one has nothing. Polling its socket costs a system call, where
+    ``pool_pre_ping``'s ``SELECT 1`` cost a round trip on every request (bench/README.md). A
+    connection lost silently (no FIN) fails its first statement instead; SQLAlchemy then
+    invalidates the pool and the caller's client retries."""
+    if dbapi_conn.closed or dbapi_conn.broken:
+        raise DisconnectionError("connection closed")
+    poller = select.poll()
+    poller.register(dbapi_conn.pgconn.socket, select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection")
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
@@ -119,6 +145,52 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def driver_connection(conn: Connection) -> Any:
+    """psycopg's own connection under ``conn``, inside ``conn``'s transaction.
+
+    The hot paths (a payment callback, a create) send their one or two statements through it:
+    SQLAlchemy's execution of a statement (compiled-cache look-up, result metadata, row
+    processing) cost more CPU than PostgreSQL's work on it (bench/README.md). Values go in and
+    come out as psycopg adapts them, without SQLAlchemy's type processing."""
+    return conn.connection.driver_connection
+
+
+class DriverStatement:
+    """A Core statement that PostgreSQL runs through ``driver_connection`` (compiled once for
+    psycopg; the values SQLAlchemy bound itself, literals in the expression, ride along) and
+    SQLite through SQLAlchemy as usual. Rows are plain tuples either way."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        compiled = statement.compile(dialect=pg_psycopg.dialect())  # type: ignore[attr-defined,no-untyped-call]
+        self.sql = str(compiled)
+        self.defaults = {k: v for k, v in compiled.params.items() if v is not None}
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The statement's first row, or None."""
+        if conn.dialect.name != "postgresql":
+            row = conn.execute(self.statement, params).first()
+            return None if row is None else tuple(row)
+        return driver_first(conn, self.sql, {**self.defaults, **params})
+
+
+def driver_first(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The first row of ``sql`` run through ``driver_connection``; a failure raises the
+    exception SQLAlchemy would have raised (IntegrityError for a unique key, and so on), and a
+    lost connection is invalidated as SQLAlchemy would have."""
+    try:
+        row: tuple[Any, ...] | None = driver_connection(conn).execute(sql, params).fetchone()
+    except psycopg.Error as exc:
+        dbapi_conn = conn.connection.dbapi_connection
+        lost = conn.dialect.is_disconnect(exc, dbapi_conn, None)  # type: ignore[arg-type]
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, dict(params), exc, psycopg.Error, connection_invalidated=lost, dialect=conn.dialect
+        ) from exc
+    return row
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:
