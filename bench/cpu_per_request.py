@@ -14,7 +14,7 @@ CPU time per request does not. One run, on 127.0.0.1 only:
    ``POST /bench/bare`` (the baseline of issue 2), ``POST /api/v1/payment-requests`` (every call a
    new dossier and Idempotency-Key) and ``POST /callbacks/bank/sepay`` (every fifth call re-sends
    the previous notification, a bank retry);
-3. prints per request: statements sent to PostgreSQL (``before_cursor_execute``), this process'
+3. prints per request: statements sent to PostgreSQL (psycopg's ``Cursor.execute``), this process'
    CPU (``time.process_time``) and the CPU of its PostgreSQL backend (``/proc``, the backend found
    by ``application_name``), and the wall time; ``GET /healthz`` is the harness' own floor.
 
@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import psycopg  # noqa: E402
 from bench_support import PG_URL, fresh_schema, seed_requests  # noqa: E402
 from sqlalchemy import Engine, create_engine, event, text  # noqa: E402
 
@@ -110,22 +111,27 @@ HEADER = (
 
 
 class StatementCounter:
-    """Statements through SQLAlchemy's cursor events, and pool checkouts: with ``pool_pre_ping``
-    each checkout is one more round trip that the cursor events do not see."""
+    """Statements as psycopg sends them (SQLAlchemy's and those the hot paths send through the
+    driver itself, ``payments.db.driver_first``), and pool checkouts (a checkout polls the
+    socket; before 4 December 2026 it was a ``pool_pre_ping`` round trip)."""
 
     def __init__(self, engine: Engine) -> None:
         self.count = 0
         self.checkouts = 0
         self.seen: Counter[str] = Counter()
-        event.listen(engine, "before_cursor_execute", self._count)
         event.listen(engine, "checkout", self._checkout)
+        execute = psycopg.Cursor.execute
+        counter = self
+
+        def counted(cursor: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            counter.count += 1
+            counter.seen[" ".join(str(query).split())[:160]] += 1
+            return execute(cursor, query, params, **kw)
+
+        psycopg.Cursor.execute = counted  # type: ignore[method-assign]  # the bench's own process
 
     def _checkout(self, *_: Any) -> None:
         self.checkouts += 1
-
-    def _count(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        self.count += 1
-        self.seen[" ".join(statement.split())[:160]] += 1
 
 
 def backend_cpu(engine: Engine) -> float:
@@ -196,7 +202,8 @@ def measure(
 ) -> Figures:
     batch = list(calls)  # bodies built before the clock starts
     statuses: Counter[int] = Counter()
-    stmts, checkouts, db0 = counter.count, counter.checkouts, backend_cpu(engine)
+    db0 = backend_cpu(engine)  # asked through psycopg too: before the counts are read
+    stmts, checkouts = counter.count, counter.checkouts
     counter.seen.clear()
     profiler, stop = _profiler(profile)
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -205,6 +212,7 @@ def measure(
         statuses[method(path, headers=headers, data=raw).status_code] += 1
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     stop()
+    stmts, checkouts = counter.count - stmts, counter.checkouts - checkouts
     db = backend_cpu(engine) - db0
     if profiler is not None:
         print(f"--- profile of {label}")
@@ -214,8 +222,8 @@ def measure(
     return Figures(
         label,
         len(batch),
-        counter.count - stmts,
-        counter.checkouts - checkouts,
+        stmts,
+        checkouts,
         cpu,
         db,
         wall,

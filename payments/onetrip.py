@@ -17,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Row, Table
+from sqlalchemy import JSON, Column, Connection, Table
 from sqlalchemy.dialects import postgresql
+
+from payments.db import driver_first
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 _CASTS: dict[Column[Any], tuple[str, bool]] = {}
@@ -158,7 +160,8 @@ class OneTrip:
         for i, (k, v) in enumerate(key.items()):
             self._bind(f"{name}_k{i}", table.c[k], v)
 
-    def run(self, conn: Connection, select: str) -> Row[Any] | None:
-        """Send every part, then ``select`` (which may read a part's RETURNING); its first row."""
+    def run(self, conn: Connection, select: str) -> tuple[Any, ...] | None:
+        """Send every part, then ``select`` (which may read a part's RETURNING); its first row.
+        Through the driver itself: SQLAlchemy's execution of it cost more than the statement."""
         sql = f"WITH {', '.join(self._parts)} {select}"
-        return conn.exec_driver_sql(sql, self.params).first()
+        return driver_first(conn, sql, self.params)

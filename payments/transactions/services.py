@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from payments import reference as refs
 from payments.catalog.models import BeneficiaryAccount
 from payments.clock import utcnow
+from payments.db import DriverStatement
 from payments.onetrip import OneTrip
 from payments.outbox.models import OutboxEvent
 from payments.outbox.services import emit
@@ -254,16 +255,16 @@ def _lock_with_context(session: Session, event: ProviderEvent, reference: str) -
         "provider": event.provider,
         "provider_txn_id": event.provider_txn_id,
     }
-    row = session.connection().execute(_LOCK_WITH_CONTEXT, params).one_or_none()
+    row = _LOCK_WITH_CONTEXT.first(session.connection(), params)
     if row is None:
         return None
     request = LockedRequest(*row[: len(LOCKED_COLUMNS)])
-    account_id = row.account_reached
+    account_id, *stored_columns = row[len(LOCKED_COLUMNS) :]
     if event.account_number is not None and account_id is None:
         return Resolution(None, reason="unknown_account")
     stored = None
-    if row.stored_id is not None:
-        stored = StoredTxn(row.stored_id, row.stored_amount, row.stored_kind)
+    if stored_columns[0] is not None:
+        stored = StoredTxn(*stored_columns)
     if account_id is not None and request.account_id != account_id:
         return Resolution(request, account_id, reason="wrong_account")
     return Resolution(
@@ -320,7 +321,7 @@ _REQUEST_TABLE = cast(Table, PaymentRequest.__table__)
 _STORED = cast(Table, PaymentTransaction.__table__).alias("stored")
 # the columns applying a payment reads, no more (a wide row costs more to load than to lock),
 # as a plain row: loading an ORM object cost more CPU than the round trip itself
-_LOCK_WITH_CONTEXT = (
+_LOCK_WITH_CONTEXT = DriverStatement(
     select(
         *(_REQUEST_TABLE.c[name] for name in LOCKED_COLUMNS),
         _ACCOUNT_ID.scalar_subquery().label("account_reached"),
@@ -339,7 +340,7 @@ _LOCK_WITH_CONTEXT = (
     )
     .where(_REQUEST_TABLE.c.reference == bindparam("reference"))
     .with_for_update(of=_REQUEST_TABLE)
-)
+)  # the account reached, then the stored transaction's id, amount and kind
 
 
 def _persistent(session: Session, request: AnyRequest) -> PaymentRequest:
