@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
-from payments.db import make_engine
+from payments.db import driver_first, make_engine
 from tests.conftest import require_postgres
 
 
@@ -60,3 +61,24 @@ def test_a_live_pooled_connection_is_reused_without_a_round_trip_before_the_requ
     queries = [f[4].strip() for f in sent if f[1] == "F" and f[3] in {"Query", "Parse"}]
     # the request's own transaction first: pool_pre_ping sent a SELECT 1 before it
     assert queries[0] == '"BEGIN"', queries
+
+
+def test_a_statement_sent_through_the_driver_fails_as_sqlalchemy_would_and_drops_a_lost_line(
+    engine: Engine,
+) -> None:
+    with engine.connect() as conn:
+        with conn.begin():  # as a session's connection is
+            assert driver_first(conn, "SELECT %(n)s::int + 1", {"n": 1}) == (2,)
+        with pytest.raises(DBAPIError) as failed, conn.begin():
+            driver_first(conn, "SELECT 1 / %(n)s::int", {"n": 0})
+        assert not failed.value.connection_invalidated
+        with conn.begin():
+            [pid] = driver_first(conn, "SELECT pg_backend_pid()", {}) or [0]
+        admin = make_engine(engine.url.render_as_string(hide_password=False))
+        with admin.begin() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        with pytest.raises(DBAPIError) as lost, conn.begin():
+            driver_first(conn, "SELECT 1", {})
+        assert lost.value.connection_invalidated
+    assert _backend(engine) != pid
