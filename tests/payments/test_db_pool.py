@@ -33,7 +33,10 @@ def test_a_connection_the_server_terminated_is_replaced_before_the_request_uses_
     first = _backend(engine)
     admin = make_engine(engine.url.render_as_string(hide_password=False))
     with admin.begin() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        # with a timeout it waits until the backend has gone; without, it only signals it, and
+        # on a busy machine the next checkout's check could come first
+        stmt = text("SELECT pg_terminate_backend(:pid, 10000)")
+        assert conn.execute(stmt, {"pid": first}).scalar_one() is True
     admin.dispose()
 
     second = _backend(engine)  # would raise "terminating connection" with the dead one
@@ -76,7 +79,7 @@ def test_a_statement_sent_through_the_driver_fails_as_sqlalchemy_would_and_drops
             [pid] = driver_first(conn, "SELECT pg_backend_pid()", {}) or [0]
         admin = make_engine(engine.url.render_as_string(hide_password=False))
         with admin.begin() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            other.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
         admin.dispose()
         with pytest.raises(DBAPIError) as lost, conn.begin():
             driver_first(conn, "SELECT 1", {})
