@@ -27,17 +27,24 @@ def _backend(engine: Engine) -> int:
         return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
+def _terminate(engine: Engine, pid: int) -> None:
+    """End backend ``pid`` from another connection, as an administrator would."""
+    admin = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with admin.begin() as conn:
+            # with a timeout it waits until the backend has gone; without, it only signals it,
+            # and on a busy machine the next checkout's check could come first
+            stmt = text("SELECT pg_terminate_backend(:pid, 10000)")
+            assert conn.execute(stmt, {"pid": pid}).scalar_one() is True
+    finally:
+        admin.dispose()
+
+
 def test_a_connection_the_server_terminated_is_replaced_before_the_request_uses_it(
     engine: Engine,
 ) -> None:
     first = _backend(engine)
-    admin = make_engine(engine.url.render_as_string(hide_password=False))
-    with admin.begin() as conn:
-        # with a timeout it waits until the backend has gone; without, it only signals it, and
-        # on a busy machine the next checkout's check could come first
-        stmt = text("SELECT pg_terminate_backend(:pid, 10000)")
-        assert conn.execute(stmt, {"pid": first}).scalar_one() is True
-    admin.dispose()
+    _terminate(engine, first)
 
     second = _backend(engine)  # would raise "terminating connection" with the dead one
 
@@ -77,10 +84,7 @@ def test_a_statement_sent_through_the_driver_fails_as_sqlalchemy_would_and_drops
         assert not failed.value.connection_invalidated
         with conn.begin():
             [pid] = driver_first(conn, "SELECT pg_backend_pid()", {}) or [0]
-        admin = make_engine(engine.url.render_as_string(hide_password=False))
-        with admin.begin() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
-        admin.dispose()
+        _terminate(engine, pid)
         with pytest.raises(DBAPIError) as lost, conn.begin():
             driver_first(conn, "SELECT 1", {})
         assert lost.value.connection_invalidated
