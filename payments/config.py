@@ -47,16 +47,31 @@ class Settings:
     paygov_url: str = ""
     paygov_partner_code: str = ""
     paygov_secret: str = field(default="", repr=False)
+    # national platform: three URLs (each defaults to a path under paygov_url), Bearer token,
+    # and the result's LoaiBanTin to insist on (empty: any but the request types)
+    paygov_init_url: str = ""
+    paygov_query_url: str = ""
+    paygov_bill_url: str = ""
+    paygov_access_token: str = field(default="", repr=False)
+    paygov_result_type: str = ""
     pos_secret: str = field(default="", repr=False)
     bank_api_key: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
     tax_url: str = ""
     receipt_cert: str = ""
     receipt_key: str = field(default="", repr=False)
+    # JSON file mapping agency codes to their own signing pair (DESIGN §4.5)
+    receipt_signers: str = ""
+    # local time (Asia/Ho_Chi_Minh) of the same-day 01/TH-BLĐT summary
+    receipt_summary_at: str = "23:00"
     outbox_max_attempts: int = 12
     demo: bool = False
     log_json: bool = False
     max_upload_bytes: int = 64 * 1024 * 1024
+    # the largest amount accepted anywhere money enters (DESIGN §4.5)
+    max_amount: int = 10**12
+    # lab only: let outgoing webhooks reach loopback/private addresses
+    webhook_allow_private: bool = False
     # reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
     proxy_hops: int = 0
 
