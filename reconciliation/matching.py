@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from payments import reference as refs
-from payments.payment_requests.models import RequestStatus
+from payments.payment_requests.state import LATE, OPEN
 from reconciliation.models import MatchStatus, Reason, Rule
 
-OPEN = frozenset({RequestStatus.PENDING, RequestStatus.PARTIALLY_PAID})
-LATE = frozenset({RequestStatus.EXPIRED, RequestStatus.CANCELLED, RequestStatus.REFUNDED})
 PROPOSAL_WINDOW_DAYS = 3  # a request created up to three days before the credit
 
 
@@ -138,6 +136,7 @@ class CreditOut:
     line: Line
     request_id: str
     reference: str
+    reference_corrected: bool = False  # found by one wrong digit (``reference_typo``)
 
 
 @dataclass
@@ -185,8 +184,8 @@ class _Day:
     def exception(self, reason: str, key: str, amount: int, **kw: object) -> None:
         self.out.exceptions.append(ExceptionOut(f"{reason}:{key}", reason, amount, **kw))  # type: ignore[arg-type]
 
-    def credit(self, line: Line, req: Req) -> None:
-        self.out.credits.append(CreditOut(line, req.id, req.reference))
+    def credit(self, line: Line, req: Req, *, corrected: bool = False) -> None:
+        self.out.credits.append(CreditOut(line, req.id, req.reference, corrected))
 
 
 def reconcile(inp: DayInput) -> DayResult:
@@ -309,7 +308,7 @@ def _typos(day: _Day) -> None:
         ]
         if len(fits) == 1:
             (req,) = fits
-            day.credit(line, req)
+            day.credit(line, req, corrected=True)
             req.paid += line.amount
             day.match(Rule.REFERENCE_TYPO, line, [req.id])
 

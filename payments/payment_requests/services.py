@@ -48,6 +48,7 @@ from payments.payment_requests.models import (
 )
 from payments.payment_requests.state import transition
 from payments.reference import new_reference
+from payments.transactions import ledger
 from payments.transactions.models import PaymentTransaction
 from payments.uow import UnitOfWork
 
@@ -457,17 +458,8 @@ def _line(request_id: uuid.UUID, position: int, q: QuoteLine) -> PaymentLine:
 
 
 def event_payload(request: AnyRequest) -> dict[str, Any]:
-    """What the outbox carries about a request: enough for a dossier system to act on."""
-    return {
-        "payment_request_id": str(request.id),
-        "dossier_code": request.dossier_code,
-        "reference": request.reference,
-        "status": request.status,
-        "total_amount": request.total_amount,
-        "paid_amount": request.paid_amount,
-        "callback_url": request.callback_url,
-        "flags": list(request.flags or []),
-    }
+    """What the outbox carries about a request (built by ``ledger.event_payload``)."""
+    return ledger.event_payload(request, ledger.standing(request))
 
 
 def _load(session: Session, request_id: str, principal: Principal | None) -> PaymentRequest:

@@ -1,11 +1,11 @@
-"""The payment request state machine, as data."""
+"""The payment request state machine, as data: the one place its statuses are grouped."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, case, literal, or_
+from collections.abc import Iterable
 
 from payments.errors import IllegalTransition
-from payments.payment_requests.models import AnyRequest
+from payments.payment_requests.models import OPEN_STATUSES, AnyRequest
 from payments.payment_requests.models import RequestStatus as S
 
 ALLOWED: frozenset[tuple[S, S]] = frozenset(
@@ -36,16 +36,29 @@ REVERSALS: frozenset[tuple[S, S]] = frozenset(
     }
 )
 TERMINAL = frozenset({S.PAID, S.OVERPAID, S.EXPIRED, S.CANCELLED, S.REFUNDED})
+OPEN = frozenset(OPEN_STATUSES)  # money is still due
+# money arriving for these is kept beside the request, flagged, and never applied
+LATE = frozenset({S.EXPIRED, S.CANCELLED, S.REFUNDED})
+SETTLED = frozenset({S.PAID, S.OVERPAID})  # fully paid: more money is a duplicate payment
+# the statuses whose fee reductions the reports count (the console rollup's triggers, 0011)
+COUNTED = SETTLED
+
+
+def check(current: S, target: S, *, reversal: bool = False) -> bool:
+    """Whether ``current`` → ``target`` moves (False for a replay of the same state); raises
+    IllegalTransition for a move the table does not allow."""
+    if current == target:
+        return False
+    if (current, target) not in (REVERSALS if reversal else ALLOWED):
+        raise IllegalTransition(f"a {current} request cannot become {target}")
+    return True
 
 
 def transition(request: AnyRequest, target: S, *, reversal: bool = False) -> bool:
     """Move ``request`` to ``target``. Returns False for a replay of the same state (a no-op);
     raises IllegalTransition for a move the table does not allow."""
-    current = S(request.status)
-    if current == target:
+    if not check(S(request.status), target, reversal=reversal):
         return False
-    if (current, target) not in (REVERSALS if reversal else ALLOWED):
-        raise IllegalTransition(f"a {current} request cannot become {target}")
     request.status = target
     request.version += 1
     return True
@@ -60,19 +73,7 @@ def status_for_amount(paid: int, due: int) -> S:
     return S.PAID if paid == due else S.OVERPAID
 
 
-# The same table and rule in SQL, for set-based work (statement credits by the hundred thousand).
-
-
-def status_for_amount_sql(paid: ColumnElement[int], due: ColumnElement[int]) -> ColumnElement[str]:
-    """``status_for_amount`` as a SQL expression."""
-    return case(
-        (paid <= 0, literal(S.PENDING.value)),
-        (paid < due, literal(S.PARTIALLY_PAID.value)),
-        (paid == due, literal(S.PAID.value)),
-        else_=literal(S.OVERPAID.value),
-    )
-
-
-def allowed_sql(current: ColumnElement[str], target: ColumnElement[str]) -> ColumnElement[bool]:
-    """Whether ``ALLOWED`` holds (current, target), as a SQL expression built from the table."""
-    return or_(*(and_(current == a.value, target == b.value) for a, b in sorted(ALLOWED)))
+def sql_list(statuses: Iterable[S]) -> str:
+    """``('a', 'b')``: a set of statuses as SQL text, for what must be SQL (an index predicate,
+    a trigger), generated from the sets above and never typed again."""
+    return "(" + ", ".join(f"'{s.value}'" for s in sorted(statuses)) + ")"

@@ -1,319 +1,247 @@
-"""Credits by the hundred thousand through the payment state machine, set-based in SQL.
+"""Credits by the hundred thousand, decided one by one by ``ledger.decide``, written set-based.
 
-``apply_credits_from`` decides for a batch of credits what ``record_event`` decides for one
-credit naming its request (``services._apply``): the transaction's state and flags, the request's
-paid amount and status, the outbox event; then writes each table with one ``INSERT … SELECT`` or
-``UPDATE … FROM``. The same SQL runs on PostgreSQL and SQLite; ``payments.db`` spells the few
-expressions they write differently.
-
-Credits of one request apply in ``seq`` order, each seeing the request as the previous one left
-it (a running sum per request). The caller owns the transaction; the requests are locked in id
-order first, so concurrent batches and callbacks cannot deadlock or lose an update.
+``apply_credits`` does for a batch of credits what ``record_event`` does for one credit naming
+its request: it locks the batch's requests in id order (one query per few thousand; concurrent
+batches and callbacks cannot deadlock or lose an update), drops the credits recorded already (a
+replay), asks ``ledger.decide`` about each credit in order (each seeing its request as the
+previous one left it), and hands the rows to a writer. Writers only write: ``write_portable``
+(any database, executemany) and ``write_copy`` (PostgreSQL: COPY, and one ``UPDATE … FROM`` for
+the requests), with the same signature. No SQL here knows a rule.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    Select,
-    String,
-    Table,
-    Text,
-    Uuid,
-    and_,
-    bindparam,
-    case,
-    exists,
-    false,
-    func,
-    insert,
-    literal,
-    null,
-    or_,
-    select,
-    text,
-    update,
-)
+import psycopg
+from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from payments.clock import utcnow
-from payments.db import BigInt, UTCDateTime, json_object, json_value, uuid_text
-from payments.errors import IllegalTransition
+from payments.db import driver_connection
 from payments.outbox.models import OutboxEvent
-from payments.payment_requests.models import PaymentRequest
-from payments.payment_requests.models import RequestStatus as S
-from payments.payment_requests.state import allowed_sql, status_for_amount_sql
-from payments.transactions.models import Flag, PaymentTransaction, ProviderMessage, TxnState
+from payments.payment_requests.models import LOCKED_COLUMNS, LockedRequest, PaymentRequest
+from payments.transactions import ledger
+from payments.transactions.ledger import Move, Standing
+from payments.transactions.models import PaymentTransaction, ProviderMessage, TxnState
 from providers.base import EventKind
 
-# the columns a source of credits selects, by these labels
-SOURCE_COLUMNS = (
-    "seq",  # order of application
-    "request_id",
-    "provider",
-    "provider_txn_id",  # unique per provider within one call
-    "amount",
-    "occurred_at",
-    "memo",
-    "details",  # JSON, the transaction's details
-    "raw",  # JSON, the provider message's payload
-)
-LATE = (S.EXPIRED.value, S.CANCELLED.value, S.REFUNDED.value)
+IN_CHUNK = 5_000  # keys per IN (…) list
 _REQ = cast(Table, PaymentRequest.__table__)
 _TXN = cast(Table, PaymentTransaction.__table__)
 _MSG = cast(Table, ProviderMessage.__table__)
 _OUTBOX = cast(Table, OutboxEvent.__table__)
 
-# one row per credit and what the state machine made of it; lives for one call
-DECIDED = Table(
-    "credits_decided",
-    MetaData(),
-    Column("seq", BigInt, primary_key=True),
-    Column("request_id", Uuid),
-    Column("provider", String(32)),
-    Column("provider_txn_id", String(128)),
-    Column("amount", BigInt),
-    Column("occurred_at", UTCDateTime()),
-    Column("memo", Text),
-    Column("details", JSON),
-    Column("raw", JSON),
-    Column("account_id", String(64)),
-    Column("reference", String(19)),
-    Column("status0", String(16)),  # the request's status before the batch
-    Column("status_before", String(16)),
-    Column("target", String(16)),
-    Column("paid_after", BigInt),
-    Column("state", String(16)),
-    Column("flags", JSON),
-    Column("moved", Integer),
-    Column("topic", String(64)),
-    prefixes=["TEMPORARY"],
-)
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """One credit naming its request, as a provider would have reported it."""
+
+    request_id: uuid.UUID
+    provider: str
+    provider_txn_id: str  # unique per provider within one call
+    amount: int
+    occurred_at: datetime
+    memo: str | None
+    details: dict[str, Any]  # the transaction's details
+    raw: dict[str, Any]  # the provider message's payload
+    reference_corrected: bool = False
 
 
-def _flags(*flags: Flag) -> Any:
-    return json_value(literal(json.dumps(sorted(f.value for f in flags))))
+@dataclass
+class Rows:
+    """What a batch writes, row by row, every column keyed."""
+
+    txns: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # the requests' new columns
 
 
-def apply_credits_from(
-    conn: Connection, source: Select[Any], *, now: datetime | None = None
+Writer = Callable[[Connection, Rows], None]
+
+
+def apply_credits(
+    conn: Connection,
+    credits: Sequence[Credit],
+    *,
+    now: datetime | None = None,
+    writer: Writer | None = None,
 ) -> dict[str, int]:
-    """Apply the credits ``source`` selects (``SOURCE_COLUMNS``) exactly as ``record_event``
-    applies one: a credit whose (provider, id) is recorded already is skipped (a replay), one
-    for an expired, cancelled or refunded request is recorded and flagged, the others are added
-    to the request's paid amount and move it through ``ALLOWED``. Returns a count per outcome."""
-    now = now or utcnow()
-    src = source.subquery("src")
-    if conn.dialect.name == "postgresql":  # SQLite's writer holds the whole database already
-        conn.execute(text("SET LOCAL work_mem = '64MB'"))  # sorts of a batch stay in memory
-        locked = select(_REQ.c.id).where(_REQ.c.id.in_(select(src.c.request_id)))
-        conn.execute(locked.order_by(_REQ.c.id).with_for_update()).all()
-    DECIDED.create(conn)
-    try:
-        conn.execute(insert(DECIDED).from_select(list(DECIDED.c.keys()), _decide(src)))
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ANALYZE credits_decided"))
-        _check_transitions(conn)
-        counts = _write(conn, now)
-    finally:
-        DECIDED.drop(conn)
-    return counts
+    """Apply ``credits`` in order exactly as ``record_event`` applies one: a credit whose
+    (provider, id) is recorded already is skipped, the others go where ``ledger.decide`` says.
+    The caller owns the transaction. Returns a count per outcome (``applied``, ``recorded``)."""
+    requests = lock_requests(conn, sorted({c.request_id for c in credits}))
+    seen = recorded(conn, credits)
+    fresh = [c for c in credits if (c.provider, c.provider_txn_id) not in seen]
+    rows = decide_rows(fresh, requests, now or utcnow())
+    (writer or WRITERS.get(conn.dialect.name, write_portable))(conn, rows)
+    return dict(Counter(str(t["state"]) for t in rows.txns))
 
 
-def _decide(src: Any) -> Select[Any]:
-    """The decisions, three layers deep: running paid amount, statuses, then flags and topic."""
-    s, r = src, _REQ
-    fresh = select(s).where(
-        ~exists().where(
-            _TXN.c.provider == s.c.provider, _TXN.c.provider_txn_id == s.c.provider_txn_id
+def lock_requests(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LockedRequest]:
+    """The requests ``ids`` (sorted), locked in id order, as plain rows."""
+    cols = [_REQ.c[name] for name in LOCKED_COLUMNS]
+    out: dict[uuid.UUID, LockedRequest] = {}
+    for chunk in _chunks(ids):
+        query = select(*cols).where(_REQ.c.id.in_(chunk)).order_by(_REQ.c.id)
+        for row in conn.execute(query.with_for_update()):
+            out[row[0]] = LockedRequest(*row)
+    return out
+
+
+def recorded(conn: Connection, credits: Sequence[Credit]) -> set[tuple[str, str]]:
+    """The (provider, id) pairs of ``credits`` recorded already."""
+    by_provider: dict[str, list[str]] = {}
+    for c in credits:
+        by_provider.setdefault(c.provider, []).append(c.provider_txn_id)
+    found: set[tuple[str, str]] = set()
+    for provider, ids in by_provider.items():
+        for chunk in _chunks(ids):
+            query = select(_TXN.c.provider_txn_id).where(
+                _TXN.c.provider == provider, _TXN.c.provider_txn_id.in_(chunk)
+            )
+            found.update((provider, tid) for tid in conn.scalars(query))
+    return found
+
+
+def decide_rows(
+    credits: Iterable[Credit], requests: dict[uuid.UUID, LockedRequest], now: datetime
+) -> Rows:
+    """The rows ``credits`` write, each decided by ``ledger.decide`` (no database)."""
+    rows = Rows()
+    standings: dict[uuid.UUID, Standing] = {}
+    for c in credits:
+        req = requests[c.request_id]
+        before = standings.get(c.request_id) or ledger.standing(req)
+        d = ledger.decide(Move.CREDIT, before, c.amount, reference_corrected=c.reference_corrected)
+        standings[c.request_id] = d.after
+        rows.txns.append(_txn_row(c, req, d.txn_state, d.txn_flags, now))
+        rows.messages.append(
+            {
+                "provider": c.provider,
+                "received_at": now,
+                "outcome": str(d.txn_state),  # applied | recorded: the words record_event logs
+                "reason": None,
+                "provider_txn_id": c.provider_txn_id,
+                "payment_request_id": c.request_id,
+                "payload": c.raw,
+            }
         )
-    )
-    f = fresh.subquery("fresh")
-    one = (
-        select(
-            *(f.c[name] for name in SOURCE_COLUMNS),
-            r.c.account_id,
-            r.c.reference,
-            r.c.status.label("status0"),
-            r.c.total_amount.label("total"),
-            (
-                r.c.paid_amount
-                + func.sum(f.c.amount).over(
-                    partition_by=f.c.request_id, order_by=f.c.seq, rows=(None, 0)
-                )
-            ).label("paid_after"),
-            func.row_number().over(partition_by=f.c.request_id, order_by=f.c.seq).label("n"),
+        if d.topic is not None:
+            rows.events.append(
+                {
+                    "topic": d.topic,
+                    "aggregate_id": str(c.request_id),
+                    "payload": ledger.event_payload(req, d.after),
+                    "created_at": now,
+                    "fanned_out": False,
+                }
+            )
+    for rid, after in standings.items():
+        rows.requests.append(
+            {
+                "rid": rid,
+                "paid_amount": after.paid,
+                "status": str(after.status),
+                "flags": list(after.flags),
+                "version": after.version,
+                "updated_at": now,
+            }
         )
-        .join_from(f, r, r.c.id == f.c.request_id)
-        .subquery("one")
-    )
-    late = one.c.status0.in_(LATE)
-    paid_before = one.c.paid_after - one.c.amount
-    two = select(
-        one,
-        case(
-            (late | (one.c.n == 1), one.c.status0),
-            else_=status_for_amount_sql(paid_before, one.c.total),
-        ).label("status_before"),
-        case(
-            (late, one.c.status0), else_=status_for_amount_sql(one.c.paid_after, one.c.total)
-        ).label("target"),
-    ).subquery("two")
-    late = two.c.status0.in_(LATE)
-    moved = and_(~late, two.c.status_before != two.c.target)
-    dup = two.c.status_before.in_((S.PAID.value, S.OVERPAID.value))
-    over = and_(~late, two.c.target == S.OVERPAID.value)
-    return select(
-        *(two.c[name] for name in SOURCE_COLUMNS),
-        two.c.account_id,
-        two.c.reference,
-        two.c.status0,
-        two.c.status_before,
-        two.c.target,
-        two.c.paid_after,
-        case((late, literal(TxnState.RECORDED.value)), else_=literal(TxnState.APPLIED.value)),
-        case(
-            (late, _flags(Flag.LATE_PAYMENT, Flag.REFUND_DUE)),
-            (dup & over, _flags(Flag.DUPLICATE_PAYMENT, Flag.OVERPAYMENT, Flag.REFUND_DUE)),
-            (dup, _flags(Flag.DUPLICATE_PAYMENT)),
-            (over, _flags(Flag.OVERPAYMENT, Flag.REFUND_DUE)),
-            else_=_flags(),
-        ),
-        case((moved, 1), else_=0),
-        # services.STATUS_TOPICS: "payment_request.<status>"
-        case((moved | over, literal("payment_request.") + two.c.target), else_=null()),
-    )
+    return rows
 
 
-def _check_transitions(conn: Connection) -> None:
-    d = DECIDED.c
-    bad = conn.execute(
-        select(d.status_before, d.target)
-        .where(d.moved == 1, ~allowed_sql(d.status_before, d.target))
-        .limit(1)
-    ).first()
-    if bad is not None:
-        raise IllegalTransition(f"a {bad[0]} request cannot become {bad[1]}")
-
-
-def _write(conn: Connection, now: datetime) -> dict[str, int]:
-    d = DECIDED.c
-    ordered = select().select_from(DECIDED).order_by(d.seq)
-    txn = {
-        "provider": d.provider,
-        "provider_txn_id": d.provider_txn_id,
-        "payment_request_id": d.request_id,
-        "account_id": d.account_id,
-        "kind": literal(EventKind.TRANSFER_IN.value),
-        "state": d.state,
-        "amount": d.amount,
-        "currency": literal("VND"),
-        "occurred_at": d.occurred_at,
-        "recorded_at": literal(now, UTCDateTime()),
-        "reference": d.reference,
-        "memo": d.memo,
-        "flags": d.flags,
-        "details": d.details,
+def _txn_row(
+    c: Credit, req: LockedRequest, state: TxnState, flags: tuple[str, ...], now: datetime
+) -> dict[str, Any]:
+    return {
+        "provider": c.provider,
+        "provider_txn_id": c.provider_txn_id,
+        "payment_request_id": c.request_id,
+        "account_id": req.account_id,
+        "kind": str(EventKind.TRANSFER_IN),
+        "state": str(state),
+        "amount": c.amount,
+        "currency": "VND",
+        "occurred_at": c.occurred_at,
+        "recorded_at": now,
+        "reference": req.reference,
+        "memo": c.memo,
+        "payer_name": None,
+        "settlement_key": None,
+        "flags": list(flags),
+        "details": c.details,
     }
-    conn.execute(_insert_from(_TXN, txn, ordered))
-    message = {
-        "provider": d.provider,
-        "received_at": literal(now, UTCDateTime()),
-        "outcome": d.state,  # applied | recorded: the words record_event logs
-        "provider_txn_id": d.provider_txn_id,
-        "payment_request_id": d.request_id,
-        "payload": d.raw,
-    }
-    conn.execute(_insert_from(_MSG, message, ordered))
-    # an event carries the request as that credit left it: the flags an overpayment adds are
-    # written between the events before it and those after
-    overpaid = d.target == S.OVERPAID.value
-    _emit(conn, now, ~overpaid)
-    _merge_request_flags(conn, now)
-    _emit(conn, now, overpaid)
-    applied = d.state == TxnState.APPLIED.value
-    totals = (
-        select(d.request_id, func.max(d.paid_after).label("paid"), func.sum(d.moved).label("n"))
-        .where(applied)
-        .group_by(d.request_id)
-        .subquery("totals")
-    )
+
+
+# the SET clause is the rows' other keys (paid_amount, status, flags, version, updated_at)
+_UPDATE_REQUEST = update(_REQ).where(_REQ.c.id == bindparam("rid"))
+
+
+def write_portable(conn: Connection, rows: Rows) -> None:
+    """Any database: one executemany per table."""
+    for table, batch in ((_TXN, rows.txns), (_MSG, rows.messages), (_OUTBOX, rows.events)):
+        if batch:
+            conn.execute(insert(table), batch)
+    if rows.requests:
+        conn.execute(_UPDATE_REQUEST, rows.requests)
+
+
+def write_copy(conn: Connection, rows: Rows) -> None:
+    """PostgreSQL: COPY into each table, the requests through a staging table and one
+    ``UPDATE … FROM`` (the statement triggers of 0008/0011 run once per statement)."""
+    copy_rows(conn, _TXN.name, rows.txns)
+    copy_rows(conn, _MSG.name, rows.messages)
+    copy_rows(conn, _OUTBOX.name, rows.events)
+    if not rows.requests:
+        return
     conn.execute(
-        update(_REQ)
-        .where(_REQ.c.id == totals.c.request_id)
-        .values(
-            paid_amount=totals.c.paid,
-            status=status_for_amount_sql(totals.c.paid, _REQ.c.total_amount),
-            version=_REQ.c.version + totals.c.n,
-            updated_at=literal(now, UTCDateTime()),
+        text(
+            "CREATE TEMPORARY TABLE credits_requests (rid uuid PRIMARY KEY, paid_amount bigint,"
+            " status varchar(16), flags json, version integer, updated_at timestamptz)"
+            " ON COMMIT DROP"
         )
     )
-    counts = conn.execute(select(d.state, func.count()).group_by(d.state)).all()
-    return {str(state): int(n) for state, n in counts}
-
-
-def _insert_from(table: Table, values: dict[str, Any], ordered: Select[Any]) -> Any:
-    query = ordered.add_columns(*values.values())
-    return insert(table).from_select(list(values), query)
-
-
-def _emit(conn: Connection, now: datetime, which: Any) -> None:
-    d, r = DECIDED.c, _REQ.c
-    payload = json_object(
-        payment_request_id=uuid_text(r.id),
-        dossier_code=r.dossier_code,
-        reference=r.reference,
-        status=d.target,
-        total_amount=r.total_amount,
-        paid_amount=d.paid_after,
-        callback_url=r.callback_url,
-        flags=json_value(r.flags),
-    )
-    rows = (
-        select(
-            d.topic,
-            uuid_text(d.request_id),
-            payload,
-            literal(now, UTCDateTime()),
-            false(),
+    copy_rows(conn, "credits_requests", rows.requests)
+    conn.execute(
+        text(
+            "UPDATE payment_requests r SET paid_amount = c.paid_amount, status = c.status,"
+            " flags = c.flags, version = c.version, updated_at = c.updated_at"
+            " FROM credits_requests c WHERE r.id = c.rid"
         )
-        .join_from(DECIDED, _REQ, r.id == d.request_id)
-        .where(d.topic.is_not(None), which)
-        .order_by(d.seq)
     )
-    cols = ["topic", "aggregate_id", "payload", "created_at", "fanned_out"]
-    conn.execute(insert(_OUTBOX).from_select(cols, rows))
+    conn.execute(text("DROP TABLE credits_requests"))
 
 
-def _merge_request_flags(conn: Connection, now: datetime) -> None:
-    """Late payments flag their request late and refund-due, overpayments refund-due: a few rows
-    a day, merged in Python (a sorted set in a JSON column has no portable SQL)."""
-    d, r = DECIDED.c, _REQ.c
-    flagged = select(d.request_id).where(
-        or_(d.state == TxnState.RECORDED.value, d.target == S.OVERPAID.value)
-    )
-    changed: list[dict[str, Any]] = []
-    for rid, status, flags in conn.execute(
-        select(r.id, r.status, r.flags).where(r.id.in_(flagged))
-    ):
-        added: Sequence[Flag] = (
-            (Flag.LATE_PAYMENT, Flag.REFUND_DUE) if status in LATE else (Flag.REFUND_DUE,)
-        )
-        merged = sorted({*(flags or []), *added})
-        if merged != flags:
-            changed.append({"rid": rid, "flags": merged})
-    if changed:
-        conn.execute(
-            update(_REQ)
-            .where(_REQ.c.id == bindparam("rid"))
-            .values(flags=bindparam("flags"), updated_at=literal(now, UTCDateTime())),
-            changed,
-        )
+WRITERS: dict[str, Writer] = {"postgresql": write_copy}
+
+
+def copy_rows(conn: Connection, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY ``rows`` (dicts keyed by column, JSON columns as Python values) into ``table`` on
+    PostgreSQL, inside ``conn``'s transaction; a failure raises what SQLAlchemy would."""
+    if not rows:
+        return
+    cols = list(rows[0])
+    sql = f"COPY {table} ({', '.join(cols)}) FROM STDIN"
+    try:
+        with driver_connection(conn).cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([_copy_value(row[c]) for c in cols])
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, {}, exc, psycopg.Error, dialect=conn.dialect) from exc
+
+
+def _copy_value(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -32,6 +32,14 @@ class TxnState(StrEnum):
     FAILED = "failed"
 
 
+class AttemptStatus(StrEnum):
+    """A payment started at the national platform (``PaygovAttempt.status``)."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+
+
 class Flag(StrEnum):
     REFERENCE_CORRECTED = "reference_corrected"
     LATE_PAYMENT = "late_payment"
@@ -126,7 +134,7 @@ class PaygovAttempt(Base):
     )
     provider_ref: Mapped[str] = mapped_column(String(64), unique=True)  # MaThamChieu
     amount: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=AttemptStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_polled_at: Mapped[datetime | None]
     payment_url: Mapped[str | None] = mapped_column(Text)

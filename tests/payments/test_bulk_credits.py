@@ -1,18 +1,21 @@
-"""Set-based credits (``payments.transactions.bulk``) against ``record_event``, one at a time.
+"""Set-based credits (``payments.transactions.bulk``) against ``record_event``, one at a time,
+and the bulk writers against each other.
 
-Two identical sets of requests, the same credits in the same order: one set through the
-single-payment path, the other through ``apply_credits_from``. Every request state, transaction,
-logged message and outbox event must come out the same.
+Identical sets of requests, the same credits in the same order: one set through the
+single-payment path, the others through ``apply_credits`` with each writer (the portable one,
+and on PostgreSQL the COPY one). Every request state, transaction, logged message and outbox
+event must come out the same.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, MetaData, Table, insert, select
+from sqlalchemy import select
 
 from payments.errors import IllegalTransition
 from payments.http import Container
@@ -21,7 +24,7 @@ from payments.outbox.models import OutboxEvent
 from payments.payment_requests.models import PaymentRequest
 from payments.payment_requests.models import RequestStatus as S
 from payments.reference import new_reference
-from payments.transactions.bulk import DECIDED, SOURCE_COLUMNS, apply_credits_from
+from payments.transactions.bulk import Credit, Writer, apply_credits, write_copy, write_portable
 from payments.transactions.models import PaymentTransaction, ProviderMessage
 from payments.transactions.services import record_event
 from providers.base import EventKind, ProviderEvent, TxnStatus
@@ -56,13 +59,6 @@ CREDITS = [
     ("refunded", 1_000),
     ("expired", 5_000),
 ]
-# the credits as a source selects them, typed as the bulk path's own table types them
-STAGE = Table(
-    "test_credits_in",
-    MetaData(),
-    *(Column(name, DECIDED.c[name].type) for name in SOURCE_COLUMNS),
-    prefixes=["TEMPORARY"],
-)
 
 
 def make_world(container: Container, name: str) -> dict[str, PaymentRequest]:
@@ -94,19 +90,18 @@ def make_world(container: Container, name: str) -> dict[str, PaymentRequest]:
     return out
 
 
-def credit_rows(world: dict[str, PaymentRequest], name: str) -> list[dict[str, Any]]:
+def credit_rows(world: dict[str, PaymentRequest], name: str) -> list[Credit]:
     return [
-        {
-            "seq": i,
-            "request_id": world[role].id,
-            "provider": "statement",
-            "provider_txn_id": f"{name}-{i}",
-            "amount": amount,
-            "occurred_at": BOOKED,
-            "memo": f"nop phi {i}",
-            "details": {"description": f"nop phi {i}", "statement_line_id": str(i)},
-            "raw": {"statement_line_id": i, "amount": amount, "bank_reference": None},
-        }
+        Credit(
+            request_id=world[role].id,
+            provider="statement",
+            provider_txn_id=f"{name}-{i}",
+            amount=amount,
+            occurred_at=BOOKED,
+            memo=f"nop phi {i}",
+            details={"description": f"nop phi {i}", "statement_line_id": str(i)},
+            raw={"statement_line_id": i, "amount": amount, "bank_reference": None},
+        )
         for i, (role, amount) in enumerate(CREDITS)
     ]
 
@@ -115,27 +110,25 @@ def one_by_one(container: Container, world: dict[str, PaymentRequest], name: str
     by_id = {req.id: req for req in world.values()}
     for row in credit_rows(world, name):
         event = ProviderEvent(
-            provider=row["provider"],
-            provider_txn_id=row["provider_txn_id"],
-            reference=by_id[row["request_id"]].reference,
-            amount=Money(row["amount"]),
+            provider=row.provider,
+            provider_txn_id=row.provider_txn_id,
+            reference=by_id[row.request_id].reference,
+            amount=Money(row.amount),
             currency="VND",
             status=TxnStatus.PAID,
-            occurred_at=row["occurred_at"],
+            occurred_at=row.occurred_at,
             kind=EventKind.TRANSFER_IN,
-            details=row["details"],
-            raw=row["raw"],
+            details=row.details,
+            raw=row.raw,
         )
         record_event(event, uow=container.uow())
 
 
-def in_bulk(container: Container, rows: list[dict[str, Any]]) -> dict[str, int]:
+def in_bulk(
+    container: Container, rows: list[Credit], writer: Writer | None = None
+) -> dict[str, int]:
     with container.uow() as uow:
-        conn = uow.session.connection()
-        STAGE.create(conn)
-        conn.execute(insert(STAGE), rows)
-        counts = apply_credits_from(conn, select(*(STAGE.c[c] for c in SOURCE_COLUMNS)))
-        STAGE.drop(conn)
+        counts = apply_credits(uow.session.connection(), rows, writer=writer)
         uow.commit()
     return counts
 
@@ -236,11 +229,28 @@ def test_a_credit_the_state_machine_forbids_fails_the_batch_as_it_fails_one_paym
         assert req is not None
         req.status, req.paid_amount = broken["broken"][1], 0
         uow.commit()
-    rows = [r for r in credit_rows(world, "bulk") if r["request_id"] == world["exact"].id]
-    rows[0]["amount"] = 10_000
+    rows = [r for r in credit_rows(world, "bulk") if r.request_id == world["exact"].id]
+    rows[0] = replace(rows[0], amount=10_000)
 
     with pytest.raises(IllegalTransition):
         in_bulk(container, rows)
 
     with container.uow() as uow:
         assert uow.session.scalars(select(PaymentTransaction.id)).all() == []
+
+
+def test_the_copy_writer_leaves_every_row_the_portable_writer_leaves(
+    container: Container, catalog: dict[str, Any]
+) -> None:
+    with container.uow() as uow:
+        if uow.dialect != "postgresql":
+            pytest.skip("COPY is PostgreSQL's")
+    portable, fast = make_world(container, "port"), make_world(container, "fast")
+
+    in_bulk(container, credit_rows(portable, "port"), write_portable)
+    in_bulk(container, credit_rows(fast, "fast"), write_copy)
+
+    expected = outcome(container, portable, "port")
+    assert outcome(container, fast, "fast") == expected
+    assert len(expected["txns"]) == len(CREDITS)
+    assert sum(len(e) for e in expected["events"].values()) > 0
