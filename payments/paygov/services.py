@@ -20,7 +20,7 @@ from payments.errors import NotFound
 from payments.money import Money
 from payments.paygov.errors import PaygovNotConfigured, PaygovUnavailable, RequestNotPayable
 from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest
-from payments.transactions.models import PaygovAttempt
+from payments.transactions.models import AttemptStatus, PaygovAttempt
 from payments.transactions.services import ApplyResult, record_event, record_rejection
 from payments.uow import UnitOfWork
 from providers.base import ProviderDeclined, ProviderError, ProviderUnavailable, TxnStatus
@@ -28,7 +28,7 @@ from providers.paygov.client import PayGovClient
 
 log = structlog.get_logger(__name__)
 
-PENDING, FAILED, PAID = "pending", "failed", "paid"
+PENDING, FAILED, PAID = AttemptStatus.PENDING, AttemptStatus.FAILED, AttemptStatus.PAID
 # a citizen who clicks twice within this window is sent to the same platform page
 REUSE_URL_FOR = timedelta(minutes=15)
 POLL_AFTER = timedelta(minutes=30)

@@ -35,6 +35,8 @@ class RequestStatus(StrEnum):
 
 
 OPEN_STATUSES = (RequestStatus.PENDING, RequestStatus.PARTIALLY_PAID)
+# the open-requests index's predicate, written from the tuple above (never typed twice)
+_OPEN_PREDICATE = "status IN (" + ", ".join(f"'{s.value}'" for s in OPEN_STATUSES) + ")"
 
 
 class PaymentRequest(Base):
@@ -48,8 +50,8 @@ class PaymentRequest(Base):
         Index(
             "ix_payment_requests_open",
             "agency_code",
-            postgresql_where=text("status IN ('pending', 'partially_paid')"),
-            sqlite_where=text("status IN ('pending', 'partially_paid')"),
+            postgresql_where=text(_OPEN_PREDICATE),
+            sqlite_where=text(_OPEN_PREDICATE),
         ),
     )
 

@@ -12,7 +12,7 @@ import itertools
 import random
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -27,7 +27,7 @@ from payments.http import Container
 from payments.money import Money
 from payments.payment_requests.models import PaymentRequest, RequestStatus
 from payments.reference import new_reference
-from payments.transactions.models import PaymentTransaction
+from payments.transactions.models import Flag, PaymentTransaction
 from payments.transactions.services import record_event, record_settlement
 from providers.base import EventKind, ProviderEvent, Settlement, TxnStatus
 from reconciliation.importing import ImportStatement, import_statement
@@ -182,6 +182,25 @@ class World:
 
         view = reconcile_day(ReconcileDay(ACCOUNT, day, "test"), uow=self.container.uow())
         return get_run(view["id"], uow=self.container.uow())
+
+    def corrected(self, request_ids: Iterable[str]) -> set[str]:
+        """Those of ``request_ids`` flagged reference-corrected, with their statement credit."""
+        ids = [uuid.UUID(i) for i in request_ids]
+        flagged = Flag.REFERENCE_CORRECTED
+        with self.container.uow() as uow:
+            requests = uow.session.scalars(
+                select(PaymentRequest).where(PaymentRequest.id.in_(ids))
+            ).all()
+            txns = uow.session.scalars(
+                select(PaymentTransaction).where(
+                    PaymentTransaction.payment_request_id.in_(ids),
+                    PaymentTransaction.provider == "statement",
+                )
+            ).all()
+            by_txn = {str(t.payment_request_id) for t in txns if flagged in t.flags}
+            by_request = {str(r.id) for r in requests if flagged in r.flags}
+        assert by_txn == by_request
+        return by_request
 
     def status(self, req: PaymentRequest) -> str:
         with self.container.uow() as uow:
@@ -358,6 +377,9 @@ def check(w: World, truth: Truth, run: dict[str, Any]) -> None:
     planted = sorted(truth.exceptions, key=_order)
     assert reported == planted
     assert all(w.status(r) == RequestStatus.PAID for r in truth.paid)
+    # a reference found by one wrong digit is flagged, as on the callback path
+    matched = {rid: rule for rule, ids in truth.matches.values() for rid in ids}
+    assert w.corrected(matched) == {r for r, rule in matched.items() if rule == Rule.REFERENCE_TYPO}
     assert all(w.status(r) == RequestStatus.PENDING for r in truth.pending)
     summary = run["summary"]
     assert summary["matched"] == sum(
