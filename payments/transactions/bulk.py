@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from payments.clock import utcnow
@@ -89,11 +89,21 @@ def lock_requests(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID,
     """The requests ``ids`` (sorted), locked in id order, as plain rows."""
     cols = [_REQ.c[name] for name in LOCKED_COLUMNS]
     out: dict[uuid.UUID, LockedRequest] = {}
-    for chunk in _chunks(ids):
-        query = select(*cols).where(_REQ.c.id.in_(chunk)).order_by(_REQ.c.id)
-        for row in conn.execute(query.with_for_update()):
+    for where in keys_in(conn, _REQ.c.id, ids):
+        query = select(*cols).where(where).order_by(_REQ.c.id).with_for_update()
+        for row in conn.execute(query):
             out[row[0]] = LockedRequest(*row)
     return out
+
+
+def keys_in(conn: Connection, column: Any, keys: Sequence[Any]) -> Iterator[Any]:
+    """Conditions that together select ``column`` in ``keys``: on PostgreSQL one ``= ANY(array)``
+    (a single parameter however many keys), elsewhere an ``IN (…)`` per few thousand keys."""
+    if conn.dialect.name == "postgresql":
+        yield column == any_(bindparam("keys", list(keys), type_=ARRAY(column.type)))
+        return
+    for chunk in _chunks(keys):
+        yield column.in_(chunk)
 
 
 def recorded(conn: Connection, credits: Sequence[Credit]) -> set[tuple[str, str]]:
@@ -103,10 +113,8 @@ def recorded(conn: Connection, credits: Sequence[Credit]) -> set[tuple[str, str]
         by_provider.setdefault(c.provider, []).append(c.provider_txn_id)
     found: set[tuple[str, str]] = set()
     for provider, ids in by_provider.items():
-        for chunk in _chunks(ids):
-            query = select(_TXN.c.provider_txn_id).where(
-                _TXN.c.provider == provider, _TXN.c.provider_txn_id.in_(chunk)
-            )
+        for where in keys_in(conn, _TXN.c.provider_txn_id, ids):
+            query = select(_TXN.c.provider_txn_id).where(_TXN.c.provider == provider, where)
             found.update((provider, tid) for tid in conn.scalars(query))
     return found
 

@@ -80,12 +80,8 @@ def decide(
         txn_flags += (Flag.OVERPAYMENT, Flag.REFUND_DUE)
         request_flags += (Flag.REFUND_DUE,)
     moved = check(current, target)
-    after = replace(
-        _flagged(before, *request_flags),
-        status=target,
-        paid=paid,
-        version=before.version + moved,
-    )
+    flags = _sorted((*before.flags, *request_flags)) if request_flags else before.flags
+    after = Standing(target, before.due, paid, flags, before.version + moved)
     # an overpayment is news even when the request was overpaid already
     topic = f"payment_request.{target}" if moved or target == S.OVERPAID else None
     return Decision(after, TxnState.APPLIED, _sorted(txn_flags), topic)
@@ -95,7 +91,7 @@ def _void(before: Standing, amount: int) -> Decision:
     paid = before.paid - amount
     target = status_for_amount(paid, before.due)
     moved = check(S(before.status), target, reversal=True)
-    after = replace(before, status=target, paid=paid, version=before.version + moved)
+    after = Standing(target, before.due, paid, before.flags, before.version + moved)
     return Decision(after, TxnState.RECORDED, (), "payment_request.reversed" if moved else None)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from payments.clock import VN_TZ
-from payments.transactions.bulk import Credit, apply_credits
+from payments.transactions.bulk import Credit, apply_credits, keys_in
 from payments.uow import UnitOfWork
 from reconciliation.matching import (
     CreditOut,
@@ -31,7 +31,6 @@ from reconciliation.models import (
 PROVIDER = "statement"  # statement credits enter the payment state machine as this provider
 APPLY_CHUNK = 50_000  # credits per transaction: bounded lock time and memory
 STREAMS = 2
-IN_CHUNK = 5_000
 Progress = Callable[[str, int, int], None]
 
 
@@ -130,8 +129,7 @@ def statement_credit(c: CreditOut, fingerprint: str, noon: dict[date, datetime])
 def _fingerprints(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     line = cast(Table, StatementLine.__table__).c
-    for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start : start + IN_CHUNK]
-        query = select(line.id, line.fingerprint).where(line.id.in_(chunk))
+    for where in keys_in(conn, line.id, ids):
+        query = select(line.id, line.fingerprint).where(where)
         out.update((lid, fingerprint) for lid, fingerprint in conn.execute(query))
     return out
