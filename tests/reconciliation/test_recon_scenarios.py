@@ -644,3 +644,34 @@ def test_credits_applied_in_small_chunks_and_parallel_streams_keep_each_request_
             select(PaymentRequest.version).where(PaymentRequest.id == reqs[0].id)
         )
     assert version == 3
+
+
+def test_a_confirmed_proposal_and_its_credit_commit_together(
+    world: Callable[[int], World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The resolution and the credit it applies are one transaction: when the credit's write
+    fails (a fault injected after it ran), the exception stays open and nothing was applied."""
+    from reconciliation.runs import ResolveException, resolve_exception, resolving
+
+    w = world(11)
+    truth = plant_day(w, fresh_day(), {**dict.fromkeys(KINDS, 0), "missing_memo": 1})
+    w.import_csv(truth.lines)
+    (proposal,) = [e for e in w.run(truth.day)["exceptions"] if e["payment_request_id"]]
+    cmd = ResolveException(proposal["id"], "confirm_proposal", "same payer", actor="officer:lan")
+    real = resolving.apply_line_credits
+
+    def fails_after_writing(*args: Any, **kwargs: Any) -> dict[str, int]:
+        real(*args, **kwargs)
+        raise RuntimeError("the connection dropped")
+
+    monkeypatch.setattr(resolving, "apply_line_credits", fails_after_writing)
+    with pytest.raises(RuntimeError):
+        resolve_exception(cmd, uow=w.container.uow())
+
+    (req,) = truth.pending
+    assert w.status(req) == RequestStatus.PENDING
+    assert w.run(truth.day)["summary"]["open_items"] == 1
+    monkeypatch.setattr(resolving, "apply_line_credits", real)
+
+    assert resolve_exception(cmd, uow=w.container.uow())["status"] == "resolved"
+    assert w.status(req) == RequestStatus.PAID
