@@ -108,3 +108,17 @@ class CatalogInvalid(DomainError):
         detail += first.get("message", "")
         super().__init__(detail, errors=errors)
         self.errors = errors
+
+
+class UnknownPayerCategory(DomainError):
+    """A payer category the catalog does not know (a typo would otherwise cost the full fee)."""
+
+    status = 422
+    code = "unknown-payer-category"
+    title = "Unknown payer category"
+
+
+class UnknownFee(DomainError):
+    status = 422
+    code = "unknown-fee"
+    title = "Unknown fee"

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from payments.clock import utcnow
 from payments.db import Base
-from payments.fees.engine import FeeSpec, PolicySpec
+from payments.fees.engine import FeeSpec, PolicySpec, Tier
 
 
 class AccountKind(StrEnum):
@@ -101,11 +102,23 @@ class FeeItem(Base):
     kind: Mapped[str] = mapped_column(String(8))
     amount: Mapped[int]
     legal_basis: Mapped[str] = mapped_column(String(500), default="")
+    # DESIGN §4.3: [{"from", "to", "amount", "per"}] and a cap per line (migration 0015)
+    tiers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    cap: Mapped[int | None] = mapped_column(nullable=True)
 
     procedure: Mapped[Procedure] = relationship(back_populates="fees")
 
     def to_spec(self) -> FeeSpec:
-        return FeeSpec(self.code, self.name, self.kind, self.amount, self.legal_basis)
+        # the amount column is the first tier's price: one place to change the base
+        tiers = tuple(
+            Tier(
+                t["from"], t.get("to"), self.amount if i == 0 else t["amount"], t.get("per", "unit")
+            )
+            for i, t in enumerate(self.tiers or ())
+        )
+        return FeeSpec(
+            self.code, self.name, self.kind, self.amount, self.legal_basis, tiers, self.cap
+        )
 
 
 class ReductionPolicy(Base):
@@ -135,6 +148,16 @@ class ReductionPolicy(Base):
             valid_to=self.valid_to,
             legal_basis=self.legal_basis,
         )
+
+
+class PayerCategory(Base):
+    """A payer category a reduction policy and a payer may name (catalog ``payer_categories``)."""
+
+    __tablename__ = "payer_categories"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    legal_basis: Mapped[str] = mapped_column(String(500), default="")
 
 
 class CatalogState(Base):

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from payments.catalog.models import AccountKind, Channel, FeeKind, ReductionKind
 
@@ -66,14 +66,78 @@ class AgencyIn(_Strict):
     receipt_series = fields.List(fields.Nested(SeriesIn), load_default=list)
 
 
+class TierIn(_Strict):
+    start = fields.Integer(
+        data_key="from", required=True, strict=True, validate=validate.Range(min=1)
+    )
+    end = fields.Integer(
+        data_key="to",
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1),
+    )
+    amount = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=BIGINT_MAX)
+    )
+    per = fields.String(load_default="unit", validate=validate.OneOf(["unit", "tier"]))
+
+
 class FeeIn(_Strict):
     code = fields.String(required=True, validate=validate.Regexp(_whole(r"[A-Z0-9_.-]{1,32}")))
     name = fields.String(required=True, validate=validate.Length(1, 500))
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in FeeKind]))
+    # the base amount; with tiers it may be left out (then the first tier's amount)
     amount = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0, max=BIGINT_MAX)
+        load_default=None, strict=True, validate=validate.Range(min=0, max=BIGINT_MAX)
+    )
+    tiers = fields.List(fields.Nested(TierIn), load_default=None, allow_none=True)
+    cap = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=0, max=BIGINT_MAX),
     )
     legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+
+    @validates_schema
+    def _tiers_cover_every_quantity(self, data: dict[str, Any], **_: Any) -> None:
+        tiers = data.get("tiers") or []
+        if not tiers:
+            if data.get("amount") is None:
+                raise ValidationError("an amount or tiers are required", "amount")
+            return
+        expected = 1
+        for i, tier in enumerate(tiers):
+            if tier["start"] != expected:
+                raise ValidationError(f"tier {i} must start at {expected}", "tiers")
+            if tier["end"] is None:
+                if i != len(tiers) - 1:
+                    raise ValidationError("only the last tier may be open", "tiers")
+                return
+            if tier["end"] < tier["start"]:
+                raise ValidationError(f"tier {i} ends before it starts", "tiers")
+            expected = tier["end"] + 1
+        raise ValidationError("the last tier must be open (to: null)", "tiers")
+
+    @post_load
+    def _base_amount(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        tiers = data.get("tiers") or None
+        data["tiers"] = (
+            [
+                {"from": t["start"], "to": t["end"], "amount": t["amount"], "per": t["per"]}
+                for t in tiers
+            ]
+            if tiers
+            else None
+        )
+        if tiers:
+            # an amount beside tiers is the first tier's price (the base a reduction's fixed
+            # value replaces); without one, the first tier's amount is the fee's amount
+            if data.get("amount") is None:
+                data["amount"] = tiers[0]["amount"]
+            data["tiers"][0]["amount"] = data["amount"]
+        return data
 
 
 class ProcedureIn(_Strict):
@@ -122,16 +186,86 @@ class ReductionIn(_Strict):
             raise ValidationError("valid_to is before valid_from", "valid_to")
 
 
+class PayerCategoryIn(_Strict):
+    code = fields.String(
+        required=True, validate=validate.Regexp(_whole(r"[a-z0-9][a-z0-9_.-]{0,63}"))
+    )
+    name = fields.String(required=True, validate=validate.Length(1, 255))
+    legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+
+
 class CatalogIn(_Strict):
+    payer_categories = fields.List(fields.Nested(PayerCategoryIn), load_default=list)
     agencies = fields.List(fields.Nested(AgencyIn), load_default=list)
     procedures = fields.List(fields.Nested(ProcedureIn), load_default=list)
     reductions = fields.List(fields.Nested(ReductionIn), load_default=list)
 
 
 class CatalogImportOut(Schema):
+    payer_categories = fields.Integer()
     agencies = fields.Integer()
     accounts = fields.Integer()
     receipt_series = fields.Integer()
     procedures = fields.Integer()
     fees = fields.Integer()
     reductions = fields.Integer()
+
+
+# --- reading the catalog (GET /api/v1/procedures, GET /api/v1/payer-categories) ---------------
+
+
+class ProcedureListQuery(Schema):
+    agency = fields.String(load_default=None, validate=validate.Regexp(AGENCY_CODE))
+    date = fields.Date(load_default=None)
+
+
+class TierOut(Schema):
+    start = fields.Integer(data_key="from", attribute="from")
+    end = fields.Integer(data_key="to", attribute="to", allow_none=True)
+    amount = fields.Integer()
+    per = fields.String()
+
+
+class FeeOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    amount = fields.Integer()
+    tiers = fields.List(fields.Nested(TierOut))
+    cap = fields.Integer(allow_none=True)
+    legal_basis = fields.String()
+
+
+class PolicyOut(Schema):
+    id = fields.String()
+    fees = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    payer_categories = fields.List(fields.String(), allow_none=True)
+    kind = fields.String()
+    value = fields.Raw()
+    valid_from = fields.Date(allow_none=True)
+    valid_to = fields.Date(allow_none=True)
+    legal_basis = fields.String()
+
+
+class ProcedureOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    agency_code = fields.String()
+    fees = fields.List(fields.Nested(FeeOut))
+    reductions = fields.List(fields.Nested(PolicyOut))
+
+
+class ProcedureListOut(Schema):
+    date = fields.Date()
+    items = fields.List(fields.Nested(ProcedureOut))
+
+
+class PayerCategoryOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    legal_basis = fields.String()
+
+
+class PayerCategoryListOut(Schema):
+    items = fields.List(fields.Nested(PayerCategoryOut))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from payments.catalog.models import (
     BeneficiaryAccount,
     CatalogState,
     FeeItem,
+    PayerCategory,
     Procedure,
     ReceiptSeries,
     ReductionPolicy,
@@ -27,11 +29,17 @@ from payments.errors import CatalogInvalid, Forbidden
 from payments.fees.engine import FeeSpec, PolicySpec
 from payments.uow import UnitOfWork
 
-_ENTRY_KEYS = {"agencies": "code", "procedures": "code", "reductions": "id"}
+_ENTRY_KEYS = {
+    "payer_categories": "code",
+    "agencies": "code",
+    "procedures": "code",
+    "reductions": "id",
+}
 
 
 @dataclass(frozen=True)
 class CatalogImportResult:
+    payer_categories: int
     agencies: int
     accounts: int
     receipt_series: int
@@ -140,7 +148,28 @@ def _cross_check(data: dict[str, Any], uow: UnitOfWork) -> list[dict[str, str]]:
                     "message": f"unknown fee code(s): {', '.join(missing)}",
                 }
             )
+    errors += _unknown_categories(data, s)
     errors += _duplicates(data)
+    return errors
+
+
+def _unknown_categories(data: dict[str, Any], s: Session) -> list[dict[str, str]]:
+    """Once payer categories are declared (here or before), policies name only those."""
+    declared = {c["code"] for c in data["payer_categories"]}
+    declared |= set(s.scalars(select(PayerCategory.code)))
+    if not declared:
+        return []  # a catalog without a list: the codes its policies use are its categories
+    errors = []
+    for i, red in enumerate(data["reductions"]):
+        unknown = sorted(set(red["payer_categories"] or ()) - declared)
+        if unknown:
+            errors.append(
+                {
+                    "entry": f"reductions[{i}] ({red['id']})",
+                    "field": "payer_categories",
+                    "message": f"unknown payer categor(y/ies): {', '.join(unknown)}",
+                }
+            )
     return errors
 
 
@@ -177,6 +206,10 @@ def _duplicates(data: dict[str, Any]) -> list[dict[str, str]]:
 def _upsert(data: dict[str, Any], uow: UnitOfWork) -> CatalogImportResult:
     s = uow.session
     counts = {"accounts": 0, "receipt_series": 0, "fees": 0}
+    for c in data["payer_categories"]:
+        category = s.get(PayerCategory, c["code"]) or PayerCategory(code=c["code"])
+        category.name, category.legal_basis = c["name"], c["legal_basis"]
+        s.add(category)
     for a in data["agencies"]:
         agency = s.get(Agency, a["code"]) or Agency(code=a["code"])
         agency.name, agency.tax_code = a["name"], a["tax_code"]
@@ -210,6 +243,7 @@ def _upsert(data: dict[str, Any], uow: UnitOfWork) -> CatalogImportResult:
         s.add(policy)
     s.flush()
     return CatalogImportResult(
+        payer_categories=len(data["payer_categories"]),
         agencies=len(data["agencies"]),
         procedures=len(data["procedures"]),
         reductions=len(data["reductions"]),
@@ -238,6 +272,7 @@ def _upsert_procedure(uow: UnitOfWork, p: dict[str, Any]) -> int:
         fee = existing.get(f["code"]) or FeeItem(code=f["code"])
         fee.position, fee.name, fee.kind = pos, f["name"], f["kind"]
         fee.amount, fee.legal_basis = f["amount"], f["legal_basis"]
+        fee.tiers, fee.cap = f["tiers"], f["cap"]
         fees.append(fee)
     proc.fees = fees  # fees no longer listed are orphans and go
     uow.session.add(proc)
@@ -295,6 +330,7 @@ class CatalogCache:
         self._token: str | None = None
         self._procedures: dict[str, ProcedureSnapshot] = {}
         self._policies: tuple[PolicySpec, ...] | None = None
+        self._categories: frozenset[str] | None = None
 
     @property
     def token(self) -> str | None:
@@ -319,6 +355,19 @@ class CatalogCache:
                     self._policies = policies
         return policies
 
+    def categories(self, session: Session, token: str | None) -> frozenset[str]:
+        """The payer category codes a payer may carry: those declared, or (a catalog that
+        declares none) those its policies name."""
+        with self._lock:
+            cached = self._categories if token is not None and token == self._token else None
+        if cached is not None:
+            return cached
+        found = known_categories(session, self.policies(session, token))
+        with self._lock:
+            if token is not None and self._token == token:
+                self._categories = found
+        return found
+
     def _current(
         self, token: str | None
     ) -> tuple[dict[str, ProcedureSnapshot] | None, tuple[PolicySpec, ...] | None]:
@@ -328,7 +377,15 @@ class CatalogCache:
         with self._lock:
             if token != self._token:
                 self._token, self._procedures, self._policies = token, {}, None
+                self._categories = None
             return self._procedures, self._policies
+
+
+def known_categories(session: Session, policies: Iterable[PolicySpec]) -> frozenset[str]:
+    declared = frozenset(session.scalars(select(PayerCategory.code)))
+    if declared:
+        return declared
+    return frozenset(c for p in policies for c in p.payer_categories or ())
 
 
 def _load_procedure(session: Session, code: str) -> ProcedureSnapshot | None:

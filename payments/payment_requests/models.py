@@ -71,6 +71,8 @@ class PaymentRequest(Base):
     payer_email: Mapped[str | None] = mapped_column(String(255))
     payer_address: Mapped[str | None] = mapped_column(String(500))
     payer_category: Mapped[str | None] = mapped_column(String(64))
+    # every category the payer claimed (the best policy among them wins); migration 0015
+    payer_categories: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     total_amount: Mapped[int]
     paid_amount: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default=RequestStatus.PENDING)

@@ -23,6 +23,17 @@ class PayerIn(Schema):
     email = fields.Email(load_default=None, allow_none=True)
     address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    # several categories (a student who is also a công dân số): the most favourable policy wins
+    categories = fields.List(
+        fields.String(validate=validate.Length(1, 64)),
+        load_default=list,
+        validate=validate.Length(max=10),
+    )
+
+    @post_load
+    def _tuple(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        data["categories"] = tuple(data.get("categories") or ())
+        return data
 
 
 class ItemIn(Schema):
@@ -65,6 +76,21 @@ class PaymentRequestIn(Schema):
 class ReductionOut(Schema):
     policy_id = fields.String()
     legal_basis = fields.String()
+    # quotes explain the policy applied: its kind, value, window and payer categories
+    kind = fields.String()
+    value = fields.Raw()
+    valid_from = fields.Date(allow_none=True)
+    valid_to = fields.Date(allow_none=True)
+    payer_categories = fields.List(fields.String(), allow_none=True)
+
+
+class TierStepOut(Schema):
+    start = fields.Integer(data_key="from", attribute="from")
+    end = fields.Integer(data_key="to", attribute="to", allow_none=True)
+    per = fields.String()
+    units = fields.Integer()
+    unit_amount = fields.Integer()
+    amount = fields.Integer()
 
 
 class LineOut(Schema):
@@ -80,6 +106,15 @@ class LineOut(Schema):
     reduction = fields.Nested(ReductionOut, allow_none=True)
 
 
+class QuoteLineOut(LineOut):
+    """A quoted line: the tier arithmetic and the cap beside the amounts."""
+
+    tiers = fields.List(fields.Nested(TierStepOut))
+    cap = fields.Integer(allow_none=True)
+    capped = fields.Boolean()
+    arithmetic = fields.String()
+
+
 class PayerOut(Schema):
     name = fields.String()
     id_number = fields.String(allow_none=True)
@@ -87,6 +122,7 @@ class PayerOut(Schema):
     email = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     category = fields.String(allow_none=True)
+    categories = fields.List(fields.String())
 
 
 class BeneficiaryOut(Schema):
@@ -140,6 +176,20 @@ class QuoteQuery(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     date = fields.Date(load_default=None)
     payer_category = fields.String(load_default=None, validate=validate.Length(1, 64))
+    payer_categories = fields.String(
+        load_default=None,
+        validate=validate.Length(1, 400),
+        metadata={"description": "comma-separated"},
+    )
+
+    @post_load
+    def _categories(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        listed = (data.pop("payer_categories", None) or "").split(",")
+        single = [data["payer_category"]] if data.get("payer_category") else []
+        data["categories"] = tuple(
+            dict.fromkeys(c.strip() for c in [*listed, *single] if c.strip())
+        )
+        return data
 
 
 class QuoteOut(Schema):
@@ -149,6 +199,7 @@ class QuoteOut(Schema):
     channel = fields.String()
     date = fields.Date()
     payer_category = fields.String(allow_none=True)
-    lines = fields.List(fields.Nested(LineOut))
+    payer_categories = fields.List(fields.String())
+    lines = fields.List(fields.Nested(QuoteLineOut))
     normal_total = fields.Integer()
     total_amount = fields.Integer()

@@ -6,7 +6,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
@@ -34,9 +34,9 @@ from payments.errors import (
     IdempotencyKeyReused,
     NotFound,
     UnknownProcedure,
-    ValidationFailed,
 )
-from payments.fees.engine import QuoteLine, price_procedure
+from payments.fees.engine import QuoteLine, as_categories, price_procedure
+from payments.fees.services import check_categories, check_items, quote_line_view
 from payments.onetrip import OneTrip
 from payments.outbox.services import emit
 from payments.payment_requests.models import (
@@ -63,6 +63,13 @@ class Payer:
     email: str | None = None
     address: str | None = None
     category: str | None = None
+    categories: tuple[str, ...] = ()
+
+    @property
+    def category_codes(self) -> tuple[str, ...]:
+        """``categories`` with the single ``category`` of older clients, each once, in order."""
+        codes = (*self.categories, *([self.category] if self.category else []))
+        return tuple(dict.fromkeys(codes))
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,7 @@ def quote(
     procedure_code: str,
     channel: str,
     on: date,
-    category: str | None,
+    category: str | Iterable[str] | None,
     items: tuple[tuple[str, int], ...] | None = None,
     *,
     token: str | Unset | None = UNSET,
@@ -153,24 +160,26 @@ def quote(
     procedure = CATALOG_CACHE.procedure(session, procedure_code, token)
     if procedure is None:
         raise UnknownProcedure(f"no procedure with code {procedure_code!r}")
-    quantities = _quantities(procedure, items)
+    quantities = check_items(procedure.fees, items)
     policies = CATALOG_CACHE.policies(session, token)
-    return procedure, price_procedure(procedure.fees, quantities, channel, category, on, policies)
+    categories = check_categories(as_categories(category), CATALOG_CACHE.categories(session, token))
+    return procedure, price_procedure(procedure.fees, quantities, channel, categories, on, policies)
 
 
 def quote_view(
     procedure_code: str,
     channel: str,
     on: date | None,
-    category: str | None,
+    category: str | Iterable[str] | None,
     *,
     uow: UnitOfWork,
     principal: Principal | None,
 ) -> dict[str, Any]:
     """A fee quote for a procedure, channel, business date (default today) and payer category."""
     day = on or business_day(utcnow())
+    codes = list(dict.fromkeys([category] if isinstance(category, str) else category or ()))
     with uow:
-        procedure, lines = quote(uow.session, procedure_code, channel, day, category)
+        procedure, lines = quote(uow.session, procedure_code, channel, day, codes)
         if principal is not None:
             principal.require_agency(procedure.agency_code)
         return {
@@ -179,48 +188,12 @@ def quote_view(
             "agency_code": procedure.agency_code,
             "channel": channel,
             "date": day,
-            "payer_category": category,
-            "lines": [_quote_line_view(line) for line in lines],
+            "payer_category": codes[0] if codes else None,
+            "payer_categories": codes,
+            "lines": [quote_line_view(line) for line in lines],
             "normal_total": sum(line.normal_amount for line in lines),
             "total_amount": sum(line.amount for line in lines),
         }
-
-
-def _quote_line_view(q: QuoteLine) -> dict[str, Any]:
-    reduction = (
-        {"policy_id": q.policy_id, "legal_basis": q.reduction_legal_basis} if q.policy_id else None
-    )
-    return {
-        "fee_code": q.fee_code,
-        "name": q.name,
-        "kind": q.kind,
-        "quantity": q.quantity,
-        "unit_normal_amount": q.unit_normal_amount,
-        "unit_amount": q.unit_amount,
-        "normal_amount": q.normal_amount,
-        "amount": q.amount,
-        "legal_basis": q.legal_basis,
-        "reduction": reduction,
-    }
-
-
-def _quantities(
-    procedure: ProcedureSnapshot, items: tuple[tuple[str, int], ...] | None
-) -> dict[str, int] | None:
-    if items is None:
-        return None
-    known = {fee.code for fee in procedure.fees}
-    errors = {
-        f"items.{i}.fee_code": ["not a fee of this procedure"]
-        for i, (code, _) in enumerate(items)
-        if code not in known
-    }
-    if errors:
-        raise ValidationFailed(errors)
-    quantities: dict[str, int] = {}
-    for code, qty in items:
-        quantities[code] = quantities.get(code, 0) + qty
-    return quantities
 
 
 def create_payment_request(
@@ -314,7 +287,7 @@ def _create(
         cmd.procedure_code,
         cmd.channel,
         business_day(submitted),
-        cmd.payer.category,
+        cmd.payer.category_codes,
         cmd.items,
         token=token,
     )
@@ -423,7 +396,8 @@ def _new_request(
         payer_phone=cmd.payer.phone,
         payer_email=cmd.payer.email,
         payer_address=cmd.payer.address,
-        payer_category=cmd.payer.category,
+        payer_category=next(iter(cmd.payer.category_codes), None),
+        payer_categories=list(cmd.payer.category_codes) or None,
         total_amount=sum(line.amount for line in lines),
         paid_amount=0,
         status=RequestStatus.PENDING,
@@ -617,6 +591,7 @@ def _view(r: PaymentRequest, account: Any, settings: Settings) -> dict[str, Any]
             "email": r.payer_email,
             "address": r.payer_address,
             "category": r.payer_category,
+            "categories": r.payer_categories or ([r.payer_category] if r.payer_category else []),
         },
         "lines": [_line_view(line) for line in r.lines],
         "total_amount": r.total_amount,

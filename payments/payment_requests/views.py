@@ -79,6 +79,6 @@ def quote() -> tuple[Response, int]:
     principal = authenticate(Scope.PAYMENTS_READ)
     q = load(QUOTE_QUERY, request.args.to_dict())
     view = services.quote_view(
-        q["procedure"], q["channel"], q["date"], q["payer_category"], uow=uow(), principal=principal
+        q["procedure"], q["channel"], q["date"], q["categories"], uow=uow(), principal=principal
     )
     return reply(QUOTE_OUT, view)

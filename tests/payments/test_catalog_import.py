@@ -21,6 +21,7 @@ from payments.catalog.models import (
     Agency,
     BeneficiaryAccount,
     FeeItem,
+    PayerCategory,
     Procedure,
     ReceiptSeries,
     ReductionPolicy,
@@ -30,6 +31,7 @@ from payments.http import Container
 
 THUPHI = Path(sys.executable).with_name("thuphi")
 TABLES = {
+    "payer_categories": PayerCategory,
     "agencies": Agency,
     "accounts": BeneficiaryAccount,
     "receipt_series": ReceiptSeries,
@@ -38,12 +40,13 @@ TABLES = {
     "reductions": ReductionPolicy,
 }
 DEMO_COUNTS = {
+    "payer_categories": 9,
     "agencies": 5,
     "accounts": 5,
     "receipt_series": 10,
-    "procedures": 9,
-    "fees": 11,
-    "reductions": 7,
+    "procedures": 10,
+    "fees": 12,
+    "reductions": 13,
 }
 
 
@@ -116,7 +119,7 @@ def set_fee_amount(document: dict[str, Any], code: str, amount: int) -> None:
     for procedure in document["procedures"]:
         for fee in procedure["fees"]:
             if fee["code"] == code:
-                fee["amount"] = amount
+                fee["amount"] = amount  # beside tiers: the first tier's price
                 return
     raise AssertionError(f"no fee {code} in the document")
 
@@ -179,8 +182,8 @@ BAD_DOCUMENTS: list[Any] = [
     pytest.param(mutate(("agencies", 1, "tax_code"), "３０００２３４５６７"),
                  "agencies[1] (000.00.30.H40)", "tax_code", "pattern",
                  id="a tax code in full-width digits"),
-    pytest.param(append(("reductions", 3, "fees"), "NO-SUCH-FEE"),
-                 "reductions[3] (lltp-mienphi)", "fees", "NO-SUCH-FEE",
+    pytest.param(append(("reductions", 4, "fees"), "NO-SUCH-FEE"),
+                 "reductions[4] (lltp-mien)", "fees", "NO-SUCH-FEE",
                  id="a reduction naming an unknown fee"),
     pytest.param(mutate(("agencies", 1, "receipt_series", 0, "series"), "26TAF"),
                  "agencies[1] (000.00.30.H40)", "receipt_series.0.series", "ABCDEGHKLMNPQRSTUVXY",
@@ -210,7 +213,7 @@ BAD_DOCUMENTS: list[Any] = [
                  "procedures[3] (1.012345)", "fees.0.kind", "one of",
                  id="a fee kind that is neither phi nor le_phi"),
     pytest.param(append(("procedures",), demo()["procedures"][0]),
-                 "procedures[9] (1.001234)", "code", "twice",
+                 "procedures[10] (1.001234)", "code", "twice",
                  id="a procedure listed twice"),
     pytest.param(append(("agencies", 2, "accounts"), DEMO_ACCOUNT),
                  "agencies[2] (000.00.08.H40)", "accounts.1.id", "twice",
@@ -227,9 +230,31 @@ BAD_DOCUMENTS: list[Any] = [
     pytest.param(mutate(("reductions", 1, "valid_to"), "2023-12-31"),
                  "reductions[1] (tt63-hochieu-online)", "valid_to", "before",
                  id="a window that ends before it starts"),
-    pytest.param(mutate(("reductions", 2, "channels"), ["online", "fax"]),
-                 "reductions[2] (lltp-sinhvien)", "channels.1", "one of",
+    pytest.param(mutate(("reductions", 3, "channels"), ["online", "fax"]),
+                 "reductions[3] (lltp-uu-dai)", "channels.1", "one of",
                  id="a reduction for an unknown channel"),
+    # tiers, caps and payer categories (DESIGN §4.3)
+    pytest.param(append(("reductions", 3, "payer_categories"), "studnet"),
+                 "reductions[3] (lltp-uu-dai)", "payer_categories", "studnet",
+                 id="a reduction for a payer category the catalog does not declare"),
+    pytest.param(mutate(("procedures", 1, "fees", 0, "tiers", 1, "from"), 4),
+                 "procedures[1] (2.000815)", "fees.0.tiers", "start at 3",
+                 id="tiers with a gap"),
+    pytest.param(mutate(("procedures", 1, "fees", 0, "tiers", 1, "to"), 10),
+                 "procedures[1] (2.000815)", "fees.0.tiers", "open",
+                 id="tiers that stop short of every quantity"),
+    pytest.param(mutate(("procedures", 1, "fees", 0, "tiers", 0, "per"), "page"),
+                 "procedures[1] (2.000815)", "fees.0.tiers.0.per", "one of",
+                 id="a tier priced per neither unit nor tier"),
+    pytest.param(mutate(("procedures", 1, "fees", 0, "cap"), -5),
+                 "procedures[1] (2.000815)", "fees.0.cap", "greater",
+                 id="a negative cap"),
+    pytest.param(mutate(("procedures", 0, "fees", 0), {"code": "LLTP", "name": "x", "kind": "phi"}),
+                 "procedures[0] (1.001234)", "fees.0.amount", "amount or tiers",
+                 id="a fee with neither an amount nor tiers"),
+    pytest.param(mutate(("payer_categories", 0, "code"), "Student!"),
+                 "payer_categories[0] (Student!)", "code", "pattern",
+                 id="a payer category code that is not a code"),
 ]
 # fmt: on
 
@@ -266,6 +291,9 @@ def test_the_changed_demo_document_is_itself_good(
     assert done.returncode == 0, done.stderr
     assert counts(container) == DEMO_COUNTS | {"agencies": 6, "accounts": 6, "receipt_series": 11}
     assert fee_amount(container, "LLTP") == 210_000
+    with container.uow() as uow:
+        lltp = uow.session.scalars(select(FeeItem).where(FeeItem.code == "LLTP")).one()
+        assert lltp.tiers is not None and lltp.tiers[0]["amount"] == 210_000
 
 
 @pytest.mark.parametrize(("defect", "entry", "field", "word"), BAD_DOCUMENTS)
@@ -410,6 +438,7 @@ def test_a_handwritten_yaml_document_with_unquoted_dates_imports(
     done = import_file(container.engine, settings, tmp_path, HANDWRITTEN_YAML, "catalog.yml")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {
+        "payer_categories": 0,
         "agencies": 1,
         "accounts": 1,
         "receipt_series": 1,
@@ -503,3 +532,44 @@ def test_http_import_without_a_token_is_unauthorized(api: Api, container: Contai
     )
     assert resp.status_code == 401
     assert resp.json()["code"] == "unauthorized"
+
+
+def test_tiers_cap_and_payer_categories_survive_the_database(
+    container: Container, catalog: dict[str, Any]
+) -> None:
+    with container.uow() as uow:
+        ctbs = uow.session.scalars(select(FeeItem).where(FeeItem.code == "CTBS")).one()
+        spec = ctbs.to_spec()
+        martyr = uow.session.get(PayerCategory, "martyr_relative")
+        assert martyr is not None and martyr.name.startswith("Thân nhân liệt sĩ")
+    assert (spec.amount, spec.cap, len(spec.tiers)) == (2_000, 200_000, 2)
+    assert (spec.tiers[1].start, spec.tiers[1].end, spec.tiers[1].amount) == (3, None, 1_000)
+
+
+def test_a_catalog_that_declares_no_categories_keeps_its_policies_codes(
+    container: Container, settings: Settings, tmp_path: Path
+) -> None:
+    done = import_file(container.engine, settings, tmp_path, HANDWRITTEN_YAML, "catalog.yml")
+    assert done.returncode == 0, done.stderr
+    document = HANDWRITTEN_YAML.replace(
+        "kind: rate_percent", "kind: rate_percent\n    payer_categories: [anything]"
+    )
+    again = import_file(container.engine, settings, tmp_path, document, "again.yml")
+    assert again.returncode == 0, again.stderr
+
+
+def test_a_fee_with_tiers_may_leave_out_its_amount(
+    container: Container, settings: Settings, tmp_path: Path
+) -> None:
+    document = yaml.safe_load(HANDWRITTEN_YAML)
+    document["reductions"] = []
+    document["procedures"][0]["fees"][0] = {
+        "code": "CTBS",
+        "name": "Phí chứng thực bản sao",
+        "kind": "phi",
+        "tiers": [{"from": 1, "to": 2, "amount": 2000}, {"from": 3, "amount": 1000}],
+        "cap": 200000,
+    }
+    done = import_file(container.engine, settings, tmp_path, document)
+    assert done.returncode == 0, done.stderr
+    assert fee_amount(container, "CTBS") == 2_000

@@ -34,10 +34,12 @@ def test_created_request_carries_fees_beneficiary_reference_and_links(api: Any) 
             "unit_amount": 100000,
             "normal_amount": 200000,
             "amount": 100000,
-            "legal_basis": "Thông tư 244/2016/TT-BTC",
+            "legal_basis": "Thông tư 16/2025/TT-BTC, Điều 4"
+            " (từ Phiếu thứ 3 trở đi thu thêm 5.000 đồng/Phiếu)",
             "reduction": {
-                "policy_id": "lltp-sinhvien",
-                "legal_basis": "Thông tư 244/2016/TT-BTC, Điều 4 khoản 2",
+                "policy_id": "lltp-uu-dai",
+                "legal_basis": "Thông tư 16/2025/TT-BTC, Điều 4 (học sinh, sinh viên,"
+                " người có công, thân nhân liệt sĩ: 100.000 đồng/lần)",
             },
         }
     ]
@@ -159,7 +161,8 @@ def test_items_choose_fees_and_quantities(api: Any) -> None:
         procedure_code="2.000815", channel="counter", items=[{"fee_code": "CTBS", "quantity": 7}]
     )
     line = create(s, body).json()["lines"][0]
-    assert (line["quantity"], line["unit_amount"], line["amount"]) == (7, 2000, 14000)
+    # TT 226/2016 Điều 4: 2,000 a page for pages 1-2, 1,000 from page 3
+    assert (line["quantity"], line["unit_amount"], line["amount"]) == (7, 2000, 9000)
     bad = create(s, {**body, "items": [{"fee_code": "LLTP", "quantity": 1}]}, key="other")
     assert bad.status_code == 422
     assert "items.0.fee_code" in bad.json()["errors"]

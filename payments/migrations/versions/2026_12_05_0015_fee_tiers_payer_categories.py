@@ -1,0 +1,60 @@
+"""fee tiers and caps, declared payer categories, several categories per payer
+
+``fee_items`` gains ``tiers`` (JSON, DESIGN §4.3) and ``cap``; ``payer_categories`` lists the
+codes policies and payers may use (catalog ``payer_categories``), watched by the catalog-state
+triggers of 0007 so that cached quotes see a change; ``payment_requests`` keeps every category a
+payer claimed. Safe while the previous release runs: nullable columns and a new table only.
+
+Revision ID: 0015
+Revises: 0010
+Create Date: 2026-12-05 08:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0015"
+down_revision: str | Sequence[str] | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("fee_items", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("tiers", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("cap", BIGINT, nullable=True))
+    with op.batch_alter_table("payment_requests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("payer_categories", sa.JSON(), nullable=True))
+    op.create_table(
+        "payer_categories",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("legal_basis", sa.String(length=500), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_payer_categories")),
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        # the function catalog_touched() of 0007
+        op.execute(
+            "CREATE TRIGGER catalog_touched AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            "ON payer_categories FOR EACH STATEMENT EXECUTE FUNCTION catalog_touched()"
+        )
+        return
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER catalog_touched_payer_categories_{event.lower()} AFTER {event} "  # noqa: S608
+            "ON payer_categories BEGIN INSERT OR REPLACE INTO catalog_state (id, token) "
+            "VALUES (1, lower(hex(randomblob(16)))); END"
+        )
+
+
+def downgrade() -> None:
+    op.drop_table("payer_categories")  # its triggers go with it
+    with op.batch_alter_table("payment_requests", schema=None) as batch_op:
+        batch_op.drop_column("payer_categories")
+    with op.batch_alter_table("fee_items", schema=None) as batch_op:
+        batch_op.drop_column("cap")
+        batch_op.drop_column("tiers")
