@@ -9,7 +9,6 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
-import pytest
 import requests
 from conftest import LiveServer, payment_request_body
 from sqlalchemy import update
@@ -166,7 +165,7 @@ def test_paid_page_shows_the_paid_state_and_no_way_to_pay_again(
 
 
 def test_paid_page_links_receipts_only_through_their_public_urls(
-    api: Any, container: Container, monkeypatch: pytest.MonkeyPatch
+    api: Any, container: Container, live_server: LiveServer
 ) -> None:
     def receipts(session: Any, rows: list[Any], views: list[dict[str, Any]]) -> None:
         # what the receipts package adds; an entry without a public URL gets no link
@@ -188,7 +187,8 @@ def test_paid_page_links_receipts_only_through_their_public_urls(
                 },
             ]
 
-    monkeypatch.setattr(request_services, "VIEW_EXTENSIONS", [receipts])
+    # the served app's extensions (the wiring registered the receipts package's own)
+    live_server.container.view_extensions[:] = [receipts]
     req = create_request(api())
     pay(container, req, 200_000)
     resp, text = open_page(req)

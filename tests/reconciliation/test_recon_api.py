@@ -394,9 +394,7 @@ def test_the_cli_imports_and_reconciles_with_one_json_document(
 ) -> None:
     from payments.app import create_app
     from payments.cli import cli
-    from payments.wiring import register_commands
 
-    register_commands(cli)
     app = create_app(container=container)
     req = make_request(200_000)
     file = tmp_path / "sao-ke.csv"
@@ -428,9 +426,7 @@ def test_the_cli_reports_progress_on_standard_error_and_names_a_failing_line(
 ) -> None:
     from payments.app import create_app
     from payments.cli import cli
-    from payments.wiring import register_commands
 
-    register_commands(cli)
     runner = create_app(container=container).test_cli_runner()
     req = make_request(200_000)
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
@@ -480,10 +476,9 @@ def test_a_long_import_reports_its_progress_as_it_goes(
 def test_the_nightly_job_reconciles_the_previous_day_of_every_account(
     container: Container, catalog: dict[str, Any]
 ) -> None:
-    from payments.scheduler import JOBS
     from reconciliation.jobs import JOB_ID
 
-    [job] = [j for j in JOBS if j.id == JOB_ID]
+    [job] = [j for j in container.jobs if j.id == JOB_ID]
     # from 01:30 in Hà Nội, then hourly so a failed night is retried; one finished run a day
     assert (job.trigger, job.trigger_args["hour"], job.trigger_args["minute"]) == (
         "cron",
