@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_SECRET
+from factories import make_payment_request
 from sqlalchemy import func, select, update
 
 from payments.auth.services import Principal
@@ -34,7 +35,6 @@ from payments.http import Container
 from payments.ops.models import JobRun, SchedulerHeartbeat
 from payments.outbox.models import OutboxDelivery, OutboxEvent
 from payments.payment_requests.models import PaymentRequest
-from payments.payment_requests.services import CreatePaymentRequest, Payer, create_payment_request
 
 PERIOD_SECONDS = 3
 PRINCIPAL = Principal("cl_multi_instance", frozenset({"payments:write"}), None)
@@ -114,15 +114,8 @@ def make_overdue(container: Container, settings: Settings, count: int) -> list[u
     """Pending requests whose time ran out a minute ago."""
     ids = []
     for _ in range(count):
-        view, _created = create_payment_request(
-            CreatePaymentRequest(
-                dossier_code=f"H40.12-{uuid.uuid4().hex[:10]}",
-                procedure_code="1.001234",
-                channel="online",
-                payer=Payer("Nguyễn Văn An"),
-                idempotency_key=uuid.uuid4().hex,
-            ),
-            uow=container.uow(),
+        view = make_payment_request(
+            container,
             settings=replace(settings, request_ttl=timedelta(hours=1)),
             principal=PRINCIPAL,
         )
