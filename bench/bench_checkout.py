@@ -50,7 +50,7 @@ from bench_support import fresh_schema, stop, wait_ready  # noqa: E402
 from payments.clock import utcnow  # noqa: E402
 from payments.config import Settings  # noqa: E402
 from payments.db import make_engine, make_session_factory  # noqa: E402
-from payments.demo import prepare  # noqa: E402
+from payments.demo.cli import prepare  # noqa: E402
 from payments.money import Money  # noqa: E402
 from payments.observability import configure_logging  # noqa: E402
 from payments.transactions.services import record_event  # noqa: E402

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import structlog
 from flask import Flask, Request, Response, g, jsonify, request
@@ -14,23 +13,27 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from payments.clock import utcnow
 from payments.config import Settings
+from payments.container import Container
 from payments.db import make_engine, make_session_factory
 from payments.errors import PROBLEM_BASE, DomainError
-from payments.http import Container
+from payments.http import problem
+from payments.migrate import migration_state
 from payments.observability import configure_logging
+from payments.ops.metrics import install
 from payments.outbox.services import Registry
+from payments.scheduler import last_heartbeat
+from payments.wiring import register_blueprints, wire
 
 log = structlog.get_logger(__name__)
 HEARTBEAT_STALE_SECONDS = 90
 
 
 def build_container(settings: Settings, engine: Engine | None = None) -> Container:
-    """Engine, sessions and outbox registry, shared by the web app, the CLI and the scheduler."""
+    """Engine, sessions and the registries the wiring fills, shared by the web app, the CLI and
+    the scheduler."""
     engine = engine or make_engine(settings.database_url)
     registry = Registry(max_attempts=settings.outbox_max_attempts)
     container = Container(settings, engine, make_session_factory(engine), registry)
-    from payments.wiring import wire
-
     wire(container)
     return container
 
@@ -65,11 +68,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     _register_request_id(app)
     _register_errors(app)
     _register_health(app)
-    from payments.ops.metrics import install
-
     install(app, app.extensions["thuphi"])
-    from payments.wiring import register_blueprints
-
     register_blueprints(app)
     return app
 
@@ -99,13 +98,6 @@ def _register_request_id(app: Flask) -> None:
     def _tag(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
-
-
-def problem(body: dict[str, Any], status: int) -> tuple[Response, int]:
-    body.setdefault("request_id", g.get("request_id"))
-    response = jsonify(body)
-    response.mimetype = "application/problem+json"
-    return response, status
 
 
 def _register_errors(app: Flask) -> None:
@@ -150,9 +142,6 @@ def _register_health(app: Flask) -> None:
 
     @app.get("/readyz")
     def readyz() -> tuple[Response, int]:
-        from payments.migrate import migration_state
-        from payments.scheduler import last_heartbeat
-
         c: Container = app.extensions["thuphi"]
         try:
             with c.engine.connect() as conn:

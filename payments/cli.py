@@ -2,58 +2,28 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
-from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from payments.app import create_app
+from payments.auth.services import CreateClient, CreateUser, create_client, create_user
+from payments.catalog.services import import_catalog, parse_document
+from payments.cli_helpers import container, emit, fail, json_option
+from payments.demo.cli import demo_cmd
 from payments.errors import DomainError
-from payments.http import Container
+from payments.migrate import upgrade
+from payments.outbox.cli import outbox
+from payments.scheduler import build_scheduler
+from payments.vietqr.cli import vietqr
+from receipts.cli import receipts_cli
+from reconciliation.cli import reconcile_cmd, statements
 
 
-def _create_app() -> Flask:
-    from payments.app import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
 def cli() -> None:
     """thuphi: fee payments, e-receipts and reconciliation."""
-
-
-def container() -> Container:
-    c: Container = current_app.extensions["thuphi"]
-    return c
-
-
-def emit(data: Any, as_json: bool, human: Callable[[Any], str]) -> None:
-    """Exactly one JSON document on stdout with --json; a readable text otherwise."""
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, default=str, indent=2))
-    else:
-        click.echo(human(data))
-
-
-def fail(exc: DomainError, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(exc.to_problem(), ensure_ascii=False, default=str, indent=2))
-    else:
-        click.echo(f"error: {exc.detail}", err=True)
-        for err in exc.extra.get("errors", []) if isinstance(exc.extra.get("errors"), list) else []:
-            click.echo(f"  {err.get('entry')}: {err.get('field')}: {err.get('message')}", err=True)
-        if isinstance(exc.extra.get("errors"), dict):
-            for field, msgs in exc.extra["errors"].items():
-                click.echo(f"  {field}: {'; '.join(msgs)}", err=True)
-    sys.exit(1)
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 
 @cli.group()
@@ -66,8 +36,6 @@ def db() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply Alembic migrations up to REVISION (default head)."""
-    from payments.migrate import upgrade
-
     upgrade(container().engine, revision)
     click.echo(f"database at {revision}")
 
@@ -83,8 +51,6 @@ def catalog() -> None:
 @with_appcontext
 def catalog_import(file: Path, as_json: bool) -> None:
     """Import a catalog document (JSON or YAML): all of it, or nothing."""
-    from payments.catalog.services import import_catalog, parse_document
-
     try:
         result = import_catalog(parse_document(file.read_bytes()), uow=container().uow())
     except DomainError as exc:
@@ -112,8 +78,6 @@ def clients_create(
     name: str, scopes: tuple[str, ...], agencies: tuple[str, ...], as_json: bool
 ) -> None:
     """Create a client; its secret is printed once and stored only hashed."""
-    from payments.auth.services import CreateClient, create_client
-
     flat = [s for scope in scopes for s in scope.replace(",", " ").split()]
     try:
         creds = create_client(
@@ -155,8 +119,6 @@ def users_create(
     username: str, role: str, agency: str | None, password: str, as_json: bool
 ) -> None:
     """Create or reset a console user."""
-    from payments.auth.services import CreateUser, create_user
-
     try:
         user = create_user(CreateUser(username, role, password, agency), uow=container().uow())
     except DomainError as exc:
@@ -173,25 +135,14 @@ def users_create(
 @with_appcontext
 def scheduler_cmd() -> None:
     """Run the periodic jobs (outbox, expiry, polling, nightly reconciliation) in this process."""
-    from payments.scheduler import build_scheduler
-
     click.echo("scheduler started; Ctrl+C stops it")
     build_scheduler(container()).start()
 
 
-@cli.command("demo")
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
-@click.option("--no-serve", is_flag=True, help="Prepare the database and exit.")
-def demo_cmd(host: str, port: int, no_serve: bool) -> None:
-    """Create the SQLite demo database, load the demo catalog, start web server and scheduler."""
-    from payments.demo import run_demo
-
-    run_demo(host, port, serve=not no_serve)
+# the groups every package owns, beside the root's own
+for group in (demo_cmd, outbox, vietqr, receipts_cli, statements, reconcile_cmd):
+    cli.add_command(group)
 
 
 def main() -> None:
-    from payments.wiring import register_commands
-
-    register_commands(cli)
     cli(prog_name="thuphi")

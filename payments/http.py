@@ -1,36 +1,21 @@
-"""Helpers views share: the service container, schema loading, JSON answers, authentication."""
+"""Helpers views share: the service container, schema loading, JSON answers, problems,
+authentication."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
-from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
 
 from payments.auth.services import Principal, verify_token
 from payments.config import Settings
+from payments.container import Container as Container  # re-exported: older imports
 from payments.errors import Unauthorized, ValidationFailed
-from payments.outbox.services import Registry
+from payments.payment_requests.services import ViewExtension
 from payments.uow import UnitOfWork
-
-
-@dataclass
-class Container:
-    """What the app factory builds once and every request uses."""
-
-    settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Any]
-    registry: Registry
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
 
 
 def container() -> Container:
@@ -44,6 +29,11 @@ def settings() -> Settings:
 
 def uow() -> UnitOfWork:
     return container().uow()
+
+
+def view_extensions() -> list[ViewExtension]:
+    """What other packages add to a payment request's JSON, as the wiring registered it."""
+    return container().view_extensions
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -104,6 +94,14 @@ def json_body() -> Any:
 
 def reply(schema: Schema, obj: Any, status: int = 200) -> tuple[Response, int]:
     return jsonify(schema.dump(obj)), status
+
+
+def problem(body: dict[str, Any], status: int) -> tuple[Response, int]:
+    """An RFC 9457 problem+json answer carrying the request id."""
+    body.setdefault("request_id", g.get("request_id"))
+    response = jsonify(body)
+    response.mimetype = "application/problem+json"
+    return response, status
 
 
 def authenticate(scope: str) -> Principal:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Response, jsonify, render_template_string
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template_string
 from marshmallow import Schema, fields
 
 from payments.auth.schemas import TokenIn, TokenOut
@@ -54,7 +55,8 @@ class Operation:
     extra_responses: dict[int, str] = field(default_factory=dict)
 
 
-# Other packages append their operations here (the app factory imports them before serving).
+# Payments' own operations; every package's views module lists its own, and the wiring gives the
+# app the operations of the blueprints it registered (``operations_of``).
 OPERATIONS: list[Operation] = [
     Operation(
         "post",
@@ -120,7 +122,8 @@ OPERATIONS: list[Operation] = [
 ]
 
 
-def build_spec() -> dict[str, Any]:
+def build_spec(operations: Sequence[Operation]) -> dict[str, Any]:
+    """The OpenAPI document of ``operations``."""
     spec = APISpec(
         title="thuphi API",
         version="1.0.0",
@@ -135,7 +138,7 @@ def build_spec() -> dict[str, Any]:
     )
     spec.components.schema("Problem", schema=ProblemOut)
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in operations:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)
@@ -199,11 +202,24 @@ Errors are <code>application/problem+json</code> with a stable <code>code</code>
 {% endfor %}{% endfor %}</body></html>"""
 
 
+EXTENSION = "thuphi.operations"
+
+
+def add_operations(app: Flask, operations: Sequence[Operation]) -> None:
+    """Document ``operations`` in this app's OpenAPI document (the wiring, beside a blueprint)."""
+    app.extensions.setdefault(EXTENSION, []).extend(operations)
+
+
+def operations_of(app: Flask) -> list[Operation]:
+    found: list[Operation] = app.extensions.get(EXTENSION, [])
+    return found
+
+
 @bp.get("/api/openapi.json")
 def openapi_json() -> Response:
-    return jsonify(build_spec())
+    return jsonify(build_spec(operations_of(current_app)))
 
 
 @bp.get("/api/docs")
 def docs() -> str:
-    return render_template_string(_DOCS, spec=build_spec())
+    return render_template_string(_DOCS, spec=build_spec(operations_of(current_app)))

@@ -1,4 +1,5 @@
-"""The scheduler process: every periodic job in one table, each run once per period.
+"""The scheduler process: the periodic jobs of the table in payments.wiring, each run once per
+period.
 
 Several schedulers may run against one PostgreSQL: a job's run takes an advisory lock named after
 the job and records (job, period) in ``job_runs``; a scheduler that finds the lock taken or the
@@ -11,40 +12,21 @@ from __future__ import annotations
 import os
 import socket
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from payments.clock import utcnow
-from payments.http import Container
+from payments.container import Container, Job
 from payments.ops.models import JobRun, SchedulerHeartbeat
 
 log = structlog.get_logger(__name__)
 SCHEDULER_ID = f"{socket.gethostname()}:{os.getpid()}"
-
-
-@dataclass(frozen=True)
-class Job:
-    id: str
-    func: Callable[[Container], Any]
-    trigger: str  # "interval" or "cron"
-    trigger_args: dict[str, Any]
-    # runs per period at most once across schedulers; None: every tick (cheap, idempotent jobs)
-    period_seconds: int | None = None
-
-
-JOBS: list[Job] = []
-
-
-def register(job: Job) -> None:
-    if any(j.id == job.id for j in JOBS):
-        return
-    JOBS.append(job)
 
 
 def lock_key(job_id: str) -> int:
@@ -141,15 +123,13 @@ def last_heartbeat(container: Container) -> datetime | None:
 
 
 def build_scheduler(container: Container, background: bool = False) -> Any:
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
+    """An APScheduler running the container's jobs and this scheduler's heartbeat."""
     cls = BackgroundScheduler if background else BlockingScheduler
     scheduler = cls(
         timezone="Asia/Ho_Chi_Minh",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
     )
-    jobs = [*JOBS, Job("heartbeat", heartbeat, "interval", {"seconds": 15})]
+    jobs = [*container.jobs, Job("heartbeat", heartbeat, "interval", {"seconds": 15})]
     for job in jobs:
         scheduler.add_job(
             run_job,

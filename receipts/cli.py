@@ -8,7 +8,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from payments.cli import container, emit, fail, json_option
+from payments.cli_helpers import container, emit, fail, json_option
 from payments.errors import DomainError
 from receipts import jobs, services
 

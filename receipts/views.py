@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from payments.auth.models import Scope
 from payments.http import authenticate, json_body, load, reply, settings, uow
-from payments.openapi import OPERATIONS, Operation
+from payments.openapi import Operation
 from receipts import services
 from receipts.html import amount, receipt_wording
 from receipts.pdf import render_pdf
@@ -95,64 +95,63 @@ def verify_page(token: str) -> Response:
 
 
 _ID = ("receipt_id",)
-OPERATIONS.extend(
-    [
-        Operation(
-            "get",
-            "/api/v1/receipts",
-            "List a payment request's receipts",
-            scope="receipts:read",
-            query=ReceiptListQuery,
-            response=ReceiptListOut,
-        ),
-        Operation(
-            "get",
-            "/api/v1/receipts/{receipt_id}",
-            "Get a receipt",
-            scope="receipts:read",
-            response=ReceiptOut,
-            path_params=_ID,
-            errors=(401, 403, 404),
-        ),
-        Operation(
-            "get",
-            "/api/v1/receipts/{receipt_id}.xml",
-            "The receipt's signed XML",
-            scope="receipts:read",
-            path_params=_ID,
-            errors=(401, 403, 404),
-            extra_responses={200: "Signed receipt XML (application/xml)"},
-        ),
-        Operation(
-            "get",
-            "/api/v1/receipts/{receipt_id}.pdf",
-            "The receipt as PDF",
-            scope="receipts:read",
-            path_params=_ID,
-            errors=(401, 403, 404),
-            extra_responses={200: "Receipt PDF (application/pdf)"},
-        ),
-        Operation(
-            "post",
-            "/api/v1/receipts/{receipt_id}/replace",
-            "Issue a replacement receipt (thay thế) with corrected payer details",
-            scope="receipts:write",
-            body=ReplaceIn,
-            response=ReceiptOut,
-            status=201,
-            path_params=_ID,
-            errors=(401, 403, 404, 409, 422),
-        ),
-        Operation(
-            "post",
-            "/api/v1/receipts/{receipt_id}/error-notices",
-            "Record an error notice (Mẫu 04/SS-CTĐT) for a name/address error",
-            scope="receipts:write",
-            body=ErrorNoticeIn,
-            response=ErrorNoticeOut,
-            status=201,
-            path_params=_ID,
-            errors=(401, 403, 404, 409, 422),
-        ),
-    ]
-)
+# documented in the app's OpenAPI document by the wiring, beside the blueprint
+OPERATIONS: list[Operation] = [
+    Operation(
+        "get",
+        "/api/v1/receipts",
+        "List a payment request's receipts",
+        scope="receipts:read",
+        query=ReceiptListQuery,
+        response=ReceiptListOut,
+    ),
+    Operation(
+        "get",
+        "/api/v1/receipts/{receipt_id}",
+        "Get a receipt",
+        scope="receipts:read",
+        response=ReceiptOut,
+        path_params=_ID,
+        errors=(401, 403, 404),
+    ),
+    Operation(
+        "get",
+        "/api/v1/receipts/{receipt_id}.xml",
+        "The receipt's signed XML",
+        scope="receipts:read",
+        path_params=_ID,
+        errors=(401, 403, 404),
+        extra_responses={200: "Signed receipt XML (application/xml)"},
+    ),
+    Operation(
+        "get",
+        "/api/v1/receipts/{receipt_id}.pdf",
+        "The receipt as PDF",
+        scope="receipts:read",
+        path_params=_ID,
+        errors=(401, 403, 404),
+        extra_responses={200: "Receipt PDF (application/pdf)"},
+    ),
+    Operation(
+        "post",
+        "/api/v1/receipts/{receipt_id}/replace",
+        "Issue a replacement receipt (thay thế) with corrected payer details",
+        scope="receipts:write",
+        body=ReplaceIn,
+        response=ReceiptOut,
+        status=201,
+        path_params=_ID,
+        errors=(401, 403, 404, 409, 422),
+    ),
+    Operation(
+        "post",
+        "/api/v1/receipts/{receipt_id}/error-notices",
+        "Record an error notice (Mẫu 04/SS-CTĐT) for a name/address error",
+        scope="receipts:write",
+        body=ErrorNoticeIn,
+        response=ErrorNoticeOut,
+        status=201,
+        path_params=_ID,
+        errors=(401, 403, 404, 409, 422),
+    ),
+]

@@ -9,16 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from payments.cli_helpers import container, emit, fail
 from payments.errors import DomainError
-from payments.http import Container
-
-
-def _container() -> Container:
-    c: Container = current_app.extensions["thuphi"]
-    return c
+from reconciliation.importing import ImportStatement, import_statement
+from reconciliation.runs import ReconcileDay, reconcile_all, reconcile_day
 
 
 def _actor() -> str:
@@ -41,18 +37,6 @@ class _Progress:
             click.echo(f"  {stage}: {done:,}/{total:,}", err=True)
 
 
-def _fail(exc: DomainError, as_json: bool) -> None:
-    from payments.cli import fail
-
-    fail(exc, as_json)
-
-
-def _emit(data: Any, as_json: bool, human: Any) -> None:
-    from payments.cli import emit
-
-    emit(data, as_json, human)
-
-
 @click.group("statements")
 def statements() -> None:
     """Bank statements of beneficiary accounts."""
@@ -66,15 +50,13 @@ def statements() -> None:
 @with_appcontext
 def import_cmd(account_id: str, fmt: str | None, file: Path, as_json: bool) -> None:
     """Import FILE as a statement of ACCOUNT: all of it, or nothing."""
-    from reconciliation.importing import ImportStatement, import_statement
-
     cmd = ImportStatement(account_id, file.read_bytes(), file.name, fmt, _actor())
     try:
-        result = import_statement(cmd, uow=_container().uow(), progress=_Progress())
+        result = import_statement(cmd, uow=container().uow(), progress=_Progress())
     except DomainError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
         return
-    _emit(
+    emit(
         result.as_dict(),
         as_json,
         lambda d: (
@@ -91,10 +73,8 @@ def import_cmd(account_id: str, fmt: str | None, file: Path, as_json: bool) -> N
 @with_appcontext
 def reconcile_cmd(account_id: str | None, day: Any, as_json: bool) -> None:
     """Reconcile a business day (YYYY-MM-DD) of one account, or of all."""
-    from reconciliation.runs import ReconcileDay, reconcile_all, reconcile_day
-
     business: date = day.date()
-    uow = _container().uow()
+    uow = container().uow()
     progress = _Progress()
     try:
         if account_id:
@@ -106,9 +86,9 @@ def reconcile_cmd(account_id: str | None, day: Any, as_json: bool) -> None:
         else:
             runs = reconcile_all(business, uow=uow, actor=_actor(), progress=progress)
     except DomainError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json)
         return
-    _emit(runs if account_id is None else runs[0], as_json, lambda _d: _human(runs))
+    emit(runs if account_id is None else runs[0], as_json, lambda _d: _human(runs))
 
 
 def _human(runs: list[dict[str, Any]]) -> str:
@@ -122,8 +102,3 @@ def _human(runs: list[dict[str, Any]]) -> str:
             f"proposed; exceptions: {problems}"
         )
     return "\n".join(out) if out else "no accounts"
-
-
-def register(cli: Any) -> None:
-    cli.add_command(statements)
-    cli.add_command(reconcile_cmd)

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 
 from payments.auth.models import Scope
 from payments.http import authenticate, json_body, load, reply, uow
-from payments.openapi import OPERATIONS, Operation
+from payments.openapi import Operation
 from reconciliation import importing, runs
 from reconciliation.schemas import (
     ExceptionOut,
@@ -59,50 +59,49 @@ def resolve(exception_id: int) -> tuple[Response, int]:
     return reply(ExceptionOut(), runs.resolve_exception(cmd, uow=uow(), principal=principal))
 
 
-OPERATIONS.extend(
-    [
-        Operation(
-            "post",
-            "/api/v1/accounts/{account_id}/statements",
-            "Import a bank statement (multipart 'file', optional 'format'); 201 when it added "
-            "lines, 200 when every line was already known",
-            scope="reconciliation:write",
-            body=StatementUploadIn,
-            response=StatementImportOut,
-            status=201,
-            also_ok=(200,),
-            path_params=("account_id",),
-            errors=(401, 403, 404, 413, 422),
-            content_type="multipart/form-data",
-        ),
-        Operation(
-            "post",
-            "/api/v1/accounts/{account_id}/reconciliations",
-            "Reconcile one business day of an account (idempotent)",
-            scope="reconciliation:write",
-            body=ReconcileIn,
-            response=RunOut,
-            path_params=("account_id",),
-            errors=(401, 403, 404, 422),
-        ),
-        Operation(
-            "get",
-            "/api/v1/reconciliations/{run_id}",
-            "A reconciliation run with its matches and exceptions",
-            scope="reconciliation:read",
-            response=RunDetailOut,
-            path_params=("run_id",),
-            errors=(401, 403, 404),
-        ),
-        Operation(
-            "post",
-            "/api/v1/reconciliation-exceptions/{exception_id}/resolve",
-            "Resolve an exception with a typed action (note required)",
-            scope="reconciliation:write",
-            body=ResolveIn,
-            response=ExceptionOut,
-            path_params=("exception_id",),
-            errors=(401, 403, 404, 409, 422),
-        ),
-    ]
-)
+# documented in the app's OpenAPI document by the wiring, beside the blueprint
+OPERATIONS: list[Operation] = [
+    Operation(
+        "post",
+        "/api/v1/accounts/{account_id}/statements",
+        "Import a bank statement (multipart 'file', optional 'format'); 201 when it added "
+        "lines, 200 when every line was already known",
+        scope="reconciliation:write",
+        body=StatementUploadIn,
+        response=StatementImportOut,
+        status=201,
+        also_ok=(200,),
+        path_params=("account_id",),
+        errors=(401, 403, 404, 413, 422),
+        content_type="multipart/form-data",
+    ),
+    Operation(
+        "post",
+        "/api/v1/accounts/{account_id}/reconciliations",
+        "Reconcile one business day of an account (idempotent)",
+        scope="reconciliation:write",
+        body=ReconcileIn,
+        response=RunOut,
+        path_params=("account_id",),
+        errors=(401, 403, 404, 422),
+    ),
+    Operation(
+        "get",
+        "/api/v1/reconciliations/{run_id}",
+        "A reconciliation run with its matches and exceptions",
+        scope="reconciliation:read",
+        response=RunDetailOut,
+        path_params=("run_id",),
+        errors=(401, 403, 404),
+    ),
+    Operation(
+        "post",
+        "/api/v1/reconciliation-exceptions/{exception_id}/resolve",
+        "Resolve an exception with a typed action (note required)",
+        scope="reconciliation:write",
+        body=ResolveIn,
+        response=ExceptionOut,
+        path_params=("exception_id",),
+        errors=(401, 403, 404, 409, 422),
+    ),
+]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +16,9 @@ from typing import Any
 
 import pytest
 import requests
+
+# the create body's factory, where older tests import it from
+from factories import payment_request_body as payment_request_body
 from sqlalchemy import Engine, create_engine, text
 
 from payments.app import build_container, create_app
@@ -215,15 +217,3 @@ def api(
         return s
 
     return session
-
-
-def payment_request_body(**overrides: Any) -> dict[str, Any]:
-    """A valid create body for the demo catalog's criminal-record extract."""
-    body: dict[str, Any] = {
-        "dossier_code": f"H40.12-{uuid.uuid4().hex[:10]}",
-        "procedure_code": "1.001234",
-        "channel": "online",
-        "payer": {"name": "Nguyễn Văn An", "id_number": "040201001234", "phone": "0912345678"},
-    }
-    body.update(overrides)
-    return body

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 import requests
+from factories import make_payment_request
 from sqlalchemy import select
 
-from payments.auth.services import CreateUser, Principal, create_user
+from payments.auth.services import CreateUser, create_user
 from payments.clock import today
 from payments.config import Settings
 from payments.http import Container
-from payments.payment_requests.services import CreatePaymentRequest, Payer, create_payment_request
+from payments.payment_requests.services import Payer
 from receipts.devcert import generate_dev_pair
 from receipts.models import Receipt
 from receipts.services import issue_for_request
@@ -112,19 +113,13 @@ def statement_csv(day: date, *rows: tuple[int, str, str]) -> bytes:
 
 
 def new_request(container: Container, agency: Agency, payer: str, suffix: str) -> dict[str, Any]:
-    principal = Principal("console-kit", frozenset({"payments:write"}), None)
-    cmd = CreatePaymentRequest(
+    return make_payment_request(
+        container,
         dossier_code=f"{agency.marker}-{suffix}-{uuid.uuid4().hex[:6]}",
         procedure_code=agency.procedure,
         channel="counter",
         payer=Payer(payer),
-        idempotency_key=uuid.uuid4().hex,
-        body={"k": uuid.uuid4().hex},
     )
-    view, _ = create_payment_request(
-        cmd, uow=container.uow(), settings=container.settings, principal=principal
-    )
-    return view
 
 
 def seed_day(container: Container, agency: Agency, day: date | None = None) -> SeededDay:

@@ -8,6 +8,7 @@ must not pay it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -29,7 +30,12 @@ from payments.payment_requests.models import (
     QrImage,
     RequestStatus,
 )
-from payments.payment_requests.services import present, qr_account_number, transfer_payload
+from payments.payment_requests.services import (
+    ViewExtension,
+    present,
+    qr_account_number,
+    transfer_payload,
+)
 from payments.uow import UnitOfWork
 from payments.vietqr.images import render_both, render_png, render_svg
 
@@ -173,9 +179,15 @@ def _known(token: str) -> str:
 
 
 def checkout_page(
-    token: str, *, uow: UnitOfWork, settings: Settings, now: datetime | None = None
+    token: str,
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    extensions: Sequence[ViewExtension] = (),
+    now: datetime | None = None,
 ) -> CheckoutPage:
-    """Everything the checkout page of ``token`` shows (NotFound for an unknown token)."""
+    """Everything the checkout page of ``token`` shows (NotFound for an unknown token); its
+    receipts are what ``extensions`` add to the request's JSON."""
     moment = now or utcnow()
     with uow:
         row = uow.session.execute(_PAGE, {"token": _known(token)}).one_or_none()
@@ -208,7 +220,7 @@ def checkout_page(
             # a second partial payment changes the amount without a new status (or version)
             qr_version=f"{request.version}.{request.paid_amount}",
             expires_at=as_utc(request.expires_at).astimezone(VN_TZ),
-            receipts=_receipts(uow.session, request, settings) if paid else (),
+            receipts=_receipts(uow.session, request, settings, extensions) if paid else (),
             paygov=bool(settings.paygov_url),
             demo=settings.demo,
         )
@@ -227,11 +239,14 @@ def _fee_line(line: PaymentLine) -> FeeLine:
 
 
 def _receipts(
-    session: Session, request: PaymentRequest, settings: Settings
+    session: Session,
+    request: PaymentRequest,
+    settings: Settings,
+    extensions: Sequence[ViewExtension],
 ) -> tuple[ReceiptLink, ...]:
     """Links to the receipts' public pages; API URLs need a token a citizen does not have."""
     links = []
-    for entry in present(session, [request], settings)[0]["receipts"]:
+    for entry in present(session, [request], settings, extensions=extensions)[0]["receipts"]:
         if entry.get("status") in SUPERSEDED_RECEIPTS:
             continue  # its replacement is listed too
         url = str(entry.get("verification_url") or "")

@@ -19,7 +19,7 @@ from flask import (
 
 from payments.checkout import services
 from payments.errors import NotFound
-from payments.http import settings, uow
+from payments.http import problem, settings, uow, view_extensions
 
 bp = Blueprint("checkout", __name__, template_folder="templates")
 STATIC = Path(__file__).parent / "static"
@@ -35,7 +35,9 @@ PAGE_CSP = (
 
 @bp.get("/pay/<token>")
 def page(token: str) -> Response:
-    view = services.checkout_page(token, uow=uow(), settings=settings())
+    view = services.checkout_page(
+        token, uow=uow(), settings=settings(), extensions=view_extensions()
+    )
     return _html(render_template("checkout/page.html", page=view, **_helpers()))
 
 
@@ -65,8 +67,6 @@ def assets(filename: str) -> Response:
 @bp.errorhandler(NotFound)
 def not_found(exc: NotFound) -> Response | tuple[Response, int]:
     if request.endpoint != "checkout.page":
-        from payments.app import problem
-
         return problem(exc.to_problem(), exc.status)
     return _html(render_template("checkout/not_found.html", **_helpers()), 404)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -22,8 +22,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import text
 
-from payments.clock import utcnow
-from payments.http import Container
+from payments.clock import as_utc, utcnow
+from payments.container import Container, GaugeQuery
 
 REQUESTS = Counter("thuphi_http_requests_total", "HTTP requests", ["route", "method", "status"])
 LATENCY = Histogram(
@@ -33,8 +33,9 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
-# each query answers one gauge; missing tables (a package not migrated yet) read as no rows
-GAUGE_QUERIES: dict[str, tuple[str, str, list[str]]] = {
+# each query answers one gauge; missing tables (a package not migrated yet) read as no rows.
+# Payments' own; other packages' come from the wiring, in the container (Container.gauges).
+GAUGE_QUERIES: Mapping[str, GaugeQuery] = {
     "thuphi_outbox_pending": (
         "Outbox deliveries by status",
         "SELECT status, count(*) FROM outbox_deliveries GROUP BY status",
@@ -61,7 +62,8 @@ class DatabaseCollector:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self.container.engine.connect() as conn:
-            for name, (doc, sql, labels) in GAUGE_QUERIES.items():
+            gauges = {**GAUGE_QUERIES, **self.container.gauges}
+            for name, (doc, sql, labels) in gauges.items():
                 family = GaugeMetricFamily(name, doc, labels=labels)
                 try:
                     for row in conn.execute(text(sql)):
@@ -84,8 +86,6 @@ class DatabaseCollector:
         ).scalar()
         age = 0.0
         if oldest is not None:
-            from payments.clock import as_utc
-
             moment = as_utc(oldest) if not isinstance(oldest, str) else None
             age = (utcnow() - moment).total_seconds() if moment else 0.0
         family.add_metric([], age)

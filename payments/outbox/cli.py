@@ -7,7 +7,7 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from payments.cli import container, emit, json_option
+from payments.cli_helpers import container, emit, json_option
 from payments.outbox.models import DeliveryStatus
 from payments.outbox.services import list_deliveries, retry_parked
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from flask import Blueprint, Response, request
 
 from payments.auth.models import Scope
-from payments.http import authenticate, json_body, load, reply, settings, uow
+from payments.http import authenticate, json_body, load, reply, settings, uow, view_extensions
 from payments.payment_requests import services
 from payments.payment_requests.schemas import (
     ListQuery,
@@ -38,7 +38,7 @@ def create() -> tuple[Response, int]:
         cmd, idempotency_key=request.headers.get("Idempotency-Key", "").strip(), body=body
     )
     view, created = services.create_payment_request(
-        cmd, uow=uow(), settings=settings(), principal=principal
+        cmd, uow=uow(), settings=settings(), principal=principal, extensions=view_extensions()
     )
     response, status = reply(REQUEST_OUT, view, 201)
     # a replay answers like the original call; the header tells a careful client it was one
@@ -50,7 +50,11 @@ def create() -> tuple[Response, int]:
 def get(request_id: str) -> tuple[Response, int]:
     principal = authenticate(Scope.PAYMENTS_READ)
     view = services.get_payment_request(
-        request_id, uow=uow(), settings=settings(), principal=principal
+        request_id,
+        uow=uow(),
+        settings=settings(),
+        principal=principal,
+        extensions=view_extensions(),
     )
     return reply(REQUEST_OUT, view)
 
@@ -60,7 +64,11 @@ def list_by_dossier() -> tuple[Response, int]:
     principal = authenticate(Scope.PAYMENTS_READ)
     query = load(LIST_QUERY, request.args.to_dict())
     views = services.list_payment_requests(
-        query["dossier_code"], uow=uow(), settings=settings(), principal=principal
+        query["dossier_code"],
+        uow=uow(),
+        settings=settings(),
+        principal=principal,
+        extensions=view_extensions(),
     )
     return reply(LIST_OUT, {"items": views})
 
@@ -69,7 +77,11 @@ def list_by_dossier() -> tuple[Response, int]:
 def cancel(request_id: str) -> tuple[Response, int]:
     principal = authenticate(Scope.PAYMENTS_WRITE)
     view = services.cancel_payment_request(
-        request_id, uow=uow(), settings=settings(), principal=principal
+        request_id,
+        uow=uow(),
+        settings=settings(),
+        principal=principal,
+        extensions=view_extensions(),
     )
     return reply(REQUEST_OUT, view)
 

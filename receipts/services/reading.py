@@ -24,7 +24,7 @@ from receipts.errors import (
 )
 from receipts.models import Receipt, ReceiptErrorNotice
 from receipts.services.issuing import signing_pair, verification_url
-from receipts.xmlsig import DATA_ID, read_document
+from receipts.xmlsig import DATA_ID, ReceiptSignatureError, read_document, verify
 
 # --- reading ----------------------------------------------------------------------------------
 
@@ -190,8 +190,6 @@ def verify_public(token: str, *, uow: UnitOfWork, settings: Settings) -> dict[st
 
     The payer's identity number is masked; the page needs no login.
     """
-    from receipts.xmlsig import ReceiptSignatureError, verify
-
     if not _TOKEN.fullmatch(token):  # anything else cannot be ours (and NUL upsets PostgreSQL)
         raise NotFound("no receipt has this verification code")
     with uow:

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from .base import Fingerprinter, ParsedLine, ParsedStatement, StatementFormatError, period_of
+from .base import (
+    Fingerprinter,
+    ParsedLine,
+    ParsedStatement,
+    StatementFormatError,
+    decode_text,
+    period_of,
+)
 
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -397,7 +404,5 @@ def xlsx_rows(data: bytes) -> list[Row]:
 
 def parse_vietnamese(data: bytes, fmt: str | None = None) -> ParsedStatement:
     """A Vietcombank/VietinBank/BIDV export, CSV or .xlsx; ``fmt`` pins the bank."""
-    from .base import decode_text
-
     rows = xlsx_rows(data) if data.startswith(XLSX_MAGIC) else csv_rows(decode_text(data), fmt)
     return parse_rows(rows, fmt)

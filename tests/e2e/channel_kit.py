@@ -10,6 +10,7 @@ import uuid
 from typing import Any, TypeVar
 
 import requests
+from factories import post_payment_request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,23 +32,12 @@ PARTNER = "THUPHI"
 
 
 def create_request(session: requests.Session, **overrides: Any) -> dict[str, Any]:
-    """Create a payment request through the API; returns its JSON."""
-    body: dict[str, Any] = {
-        "dossier_code": f"H40.12-{uuid.uuid4().hex[:10]}",
-        "procedure_code": PROCEDURE,
+    """Create a payment request through the API, at the counter; returns its JSON."""
+    counter = {
         "channel": "counter",
         "payer": {"name": "Nguyễn Văn An", "id_number": "040201001234"},
-        **overrides,
     }
-    resp = session.post(
-        f"{session.base_url}/api/v1/payment-requests",  # type: ignore[attr-defined]
-        json=body,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    created: dict[str, Any] = resp.json()
-    return created
+    return post_payment_request(session, **(counter | overrides))
 
 
 def fetch(session: requests.Session, request_id: str) -> dict[str, Any]:
@@ -58,10 +48,6 @@ def fetch(session: requests.Session, request_id: str) -> dict[str, Any]:
     assert resp.status_code == 200, resp.text
     found: dict[str, Any] = resp.json()
     return found
-
-
-def token_of(request: dict[str, Any]) -> str:
-    return str(request["checkout_url"]).rsplit("/pay/", 1)[1]
 
 
 T = TypeVar("T")

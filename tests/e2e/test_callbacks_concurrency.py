@@ -20,10 +20,10 @@ from channel_kit import (
     create_request,
     fetch,
     outcomes,
-    token_of,
     topics,
     transactions,
 )
+from factories import token_of
 
 from payments.config import Settings
 from providers.fakes.bank import FakeBank

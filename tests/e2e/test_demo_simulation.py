@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 import requests
-from channel_kit import PARTNER, PAYGOV_SECRET, create_request, fetch, token_of, transactions
+from channel_kit import PARTNER, PAYGOV_SECRET, create_request, fetch, transactions
+from factories import token_of
 
 from payments.app import build_container, create_app
 from payments.config import Settings

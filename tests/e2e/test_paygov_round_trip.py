@@ -19,10 +19,10 @@ from channel_kit import (
     fetch,
     messages,
     outcomes,
-    token_of,
     topics,
     transactions,
 )
+from factories import token_of
 from sqlalchemy import select
 
 from payments.clock import utcnow

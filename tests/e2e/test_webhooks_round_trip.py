@@ -18,7 +18,6 @@ from payments.app import create_app
 from payments.cli import cli
 from payments.clock import utcnow
 from payments.outbox.services import Registry, run_outbox
-from payments.wiring import register_commands
 from providers.fakes.bank import FakeBank
 from providers.fakes.webhook_receiver import FakeWebhookReceiver
 
@@ -40,7 +39,6 @@ def bank(live_server: Any) -> FakeBank:
 
 def thuphi(container: Any, *args: str) -> Result:
     """Run the ``thuphi`` console script in-process against the test's container."""
-    register_commands(cli)
     info = ScriptInfo(create_app=lambda: create_app(container=container))
     return CliRunner().invoke(cli, list(args), obj=info)
 

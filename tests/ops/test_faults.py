@@ -80,14 +80,13 @@ FAST_SCHEDULER = """
 import sys
 from dataclasses import replace
 from datetime import timedelta
-from payments import scheduler
+from payments import wiring
 from payments.outbox import services as outbox
-from payments.wiring import register_jobs
 
-register_jobs()
+table = wiring.jobs
 outbox.backoff = lambda attempts: timedelta(seconds=min(0.5 * 2 ** max(attempts - 1, 0), 2))
-scheduler.JOBS[:] = [
-    replace(j, trigger_args={"seconds": 0.5}) if j.id == "outbox" else j for j in scheduler.JOBS
+wiring.jobs = lambda: [
+    replace(j, trigger_args={"seconds": 0.5}) if j.id == "outbox" else j for j in table()
 ]
 from payments.cli import main
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from conftest import TEST_SECRET
+from factories import make_payment_request
 from sqlalchemy import func, select, update
 
 from payments.auth.services import Principal
@@ -34,24 +35,23 @@ from payments.http import Container
 from payments.ops.models import JobRun, SchedulerHeartbeat
 from payments.outbox.models import OutboxDelivery, OutboxEvent
 from payments.payment_requests.models import PaymentRequest
-from payments.payment_requests.services import CreatePaymentRequest, Payer, create_payment_request
 
 PERIOD_SECONDS = 3
 PRINCIPAL = Principal("cl_multi_instance", frozenset({"payments:write"}), None)
 
-# the console script's entry point, with the two jobs sped up before the CLI registers its own
+# the console script's entry point, with the two jobs sped up in the table the wiring gives
+# every container
 FAST_SCHEDULER = f"""
 import sys
 from dataclasses import replace
-from payments import scheduler
-from payments.wiring import register_jobs
+from payments import wiring
 
-register_jobs()
+table = wiring.jobs
 fast = {{"outbox": None, "expire_requests": {PERIOD_SECONDS}}}
-scheduler.JOBS[:] = [
+wiring.jobs = lambda: [
     replace(j, trigger="interval", trigger_args={{"seconds": 1}}, period_seconds=fast[j.id])
     if j.id in fast else j
-    for j in scheduler.JOBS
+    for j in table()
 ]
 from payments.cli import main
 
@@ -114,15 +114,8 @@ def make_overdue(container: Container, settings: Settings, count: int) -> list[u
     """Pending requests whose time ran out a minute ago."""
     ids = []
     for _ in range(count):
-        view, _created = create_payment_request(
-            CreatePaymentRequest(
-                dossier_code=f"H40.12-{uuid.uuid4().hex[:10]}",
-                procedure_code="1.001234",
-                channel="online",
-                payer=Payer("Nguyễn Văn An"),
-                idempotency_key=uuid.uuid4().hex,
-            ),
-            uow=container.uow(),
+        view = make_payment_request(
+            container,
             settings=replace(settings, request_ttl=timedelta(hours=1)),
             principal=PRINCIPAL,
         )

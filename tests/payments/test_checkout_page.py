@@ -9,46 +9,25 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
-import pytest
 import requests
-from conftest import LiveServer, payment_request_body
+from conftest import LiveServer
+from factories import bank_transfer, post_payment_request
 from sqlalchemy import update
 
 from payments.clock import utcnow
 from payments.http import Container
-from payments.money import Money
 from payments.payment_requests import services as request_services
 from payments.payment_requests.models import PaymentRequest
 from payments.transactions.services import record_event
-from providers.base import EventKind, ProviderEvent, TxnStatus
 
 PAGE_BUDGET = 100 * 1024
 
 
-def create_request(session: Any, **overrides: Any) -> dict[str, Any]:
-    """POST a payment request for the demo catalog (criminal-record extract unless overridden)."""
-    resp = session.post(
-        f"{session.base_url}/api/v1/payment-requests",
-        json=payment_request_body(**overrides),
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
-
-
 def pay(container: Container, request: dict[str, Any], amount: int) -> str:
     """A verified bank transfer for the request, recorded the way a callback records it."""
-    event = ProviderEvent(
-        provider="bank",
-        provider_txn_id=f"FT{uuid.uuid4().hex[:12].upper()}",
-        reference=request["reference"],
-        amount=Money(amount),
-        currency="VND",
-        status=TxnStatus.PAID,
-        occurred_at=utcnow(),
-        kind=EventKind.TRANSFER_IN,
+    event = bank_transfer(
+        request,
+        amount,
         account_number=request["beneficiary"]["account_number"],
         details={"content": f"{request['reference']} chuyen tien"},
     )
@@ -91,7 +70,7 @@ def open_page(request: dict[str, Any]) -> tuple[requests.Response, str]:
 def test_pending_page_shows_who_collects_what_for_which_dossier_and_how_to_transfer(
     api: Any,
 ) -> None:
-    req = create_request(api(), dossier_code="H40.12-2026-000123")
+    req = post_payment_request(api(), dossier_code="H40.12-2026-000123")
     resp, text = open_page(req)
     assert '<html lang="vi"' in resp.text
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in resp.text
@@ -112,7 +91,7 @@ def test_pending_page_shows_who_collects_what_for_which_dossier_and_how_to_trans
 
 
 def test_expiry_is_shown_in_vietnam_time(api: Any) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     _, text = open_page(req)
     from datetime import datetime
 
@@ -125,7 +104,7 @@ def test_expiry_is_shown_in_vietnam_time(api: Any) -> None:
 def test_reduced_line_shows_normal_amount_reduced_amount_and_reduction_legal_basis(
     api: Any,
 ) -> None:
-    req = create_request(api(), payer={"name": "Trần Thị Bình", "category": "student"})
+    req = post_payment_request(api(), payer={"name": "Trần Thị Bình", "category": "student"})
     resp, text = open_page(req)
     assert "Mức thu thông thường 200.000 đ" in text
     assert "Phải nộp 100.000 đ" in text
@@ -135,7 +114,7 @@ def test_reduced_line_shows_normal_amount_reduced_amount_and_reduction_legal_bas
 
 
 def test_several_lines_each_show_their_amount_and_an_exempt_line_says_so(api: Any) -> None:
-    req = create_request(api(), procedure_code="2.001610")
+    req = post_payment_request(api(), procedure_code="2.001610")
     _, text = open_page(req)
     assert "Lệ phí đăng ký doanh nghiệp" in text and "Phí công bố thông tin doanh nghiệp" in text
     assert "Được miễn theo: Thông tư 47/2019/TT-BTC, Điều 5" in text
@@ -144,7 +123,7 @@ def test_several_lines_each_show_their_amount_and_an_exempt_line_says_so(api: An
 
 
 def test_partially_paid_page_shows_paid_and_remaining(api: Any, container: Container) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     assert pay(container, req, 50_000) == "partially_paid"
     _, text = open_page(req)
     assert "Đã thanh toán một phần" in text
@@ -156,7 +135,7 @@ def test_partially_paid_page_shows_paid_and_remaining(api: Any, container: Conta
 def test_paid_page_shows_the_paid_state_and_no_way_to_pay_again(
     api: Any, container: Container
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     assert pay(container, req, 200_000) == "paid"
     resp, text = open_page(req)
     assert text.count("Đã thanh toán") >= 1 and "Chờ thanh toán" not in text
@@ -166,7 +145,7 @@ def test_paid_page_shows_the_paid_state_and_no_way_to_pay_again(
 
 
 def test_paid_page_links_receipts_only_through_their_public_urls(
-    api: Any, container: Container, monkeypatch: pytest.MonkeyPatch
+    api: Any, container: Container, live_server: LiveServer
 ) -> None:
     def receipts(session: Any, rows: list[Any], views: list[dict[str, Any]]) -> None:
         # what the receipts package adds; an entry without a public URL gets no link
@@ -188,8 +167,9 @@ def test_paid_page_links_receipts_only_through_their_public_urls(
                 },
             ]
 
-    monkeypatch.setattr(request_services, "VIEW_EXTENSIONS", [receipts])
-    req = create_request(api())
+    # the served app's extensions (the wiring registered the receipts package's own)
+    live_server.container.view_extensions[:] = [receipts]
+    req = post_payment_request(api())
     pay(container, req, 200_000)
     resp, text = open_page(req)
     assert "Biên lai điện tử" in text
@@ -199,7 +179,7 @@ def test_paid_page_links_receipts_only_through_their_public_urls(
 
 
 def test_overpaid_page_says_the_excess_will_be_refunded(api: Any, container: Container) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     assert pay(container, req, 250_000) == "overpaid"
     _, text = open_page(req)
     assert "Đã thanh toán (nộp thừa)" in text
@@ -207,7 +187,7 @@ def test_overpaid_page_says_the_excess_will_be_refunded(api: Any, container: Con
 
 
 def test_expired_request_shows_expired_and_no_qr(api: Any, container: Container) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     request_services.expire_overdue(uow=container.uow(), now=utcnow() + timedelta(days=30))
     resp, text = open_page(req)
     assert "Đã hết hạn" in text and "Vui lòng không chuyển khoản" in text
@@ -217,7 +197,7 @@ def test_expired_request_shows_expired_and_no_qr(api: Any, container: Container)
 def test_a_pending_request_past_its_expiry_shows_expired_before_the_job_runs(
     api: Any, container: Container
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     with container.uow() as work:
         work.session.execute(
             update(PaymentRequest)
@@ -233,7 +213,7 @@ def test_a_pending_request_past_its_expiry_shows_expired_before_the_job_runs(
 
 
 def test_cancelled_request_shows_cancelled(api: Any, container: Container, settings: Any) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     request_services.cancel_payment_request(
         req["id"], uow=container.uow(), settings=settings, principal=None
     )
@@ -251,7 +231,7 @@ def test_unknown_token_gets_a_friendly_page_in_vietnamese(live_server: Any) -> N
 
 
 def test_the_link_carries_an_unguessable_token_not_the_request_id(api: Any) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     token = req["checkout_url"].rsplit("/", 1)[1]
     assert req["id"] not in req["checkout_url"] and req["reference"] not in req["checkout_url"]
     assert len(token) >= 32
@@ -261,7 +241,7 @@ def test_the_link_carries_an_unguessable_token_not_the_request_id(api: Any) -> N
 
 
 def test_status_json_is_what_the_page_polls(api: Any, container: Container) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     url = req["checkout_url"] + "/status"
     before = requests.get(url, timeout=10)
     assert before.headers["Cache-Control"] == "no-store"
@@ -283,7 +263,7 @@ def test_status_json_is_what_the_page_polls(api: Any, container: Container) -> N
 
 
 def test_page_is_private_uncached_and_cannot_be_framed(api: Any) -> None:
-    resp, _ = open_page(create_request(api()))
+    resp, _ = open_page(post_payment_request(api()))
     assert resp.headers["Cache-Control"] == "no-store"
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
@@ -291,7 +271,7 @@ def test_page_is_private_uncached_and_cannot_be_framed(api: Any) -> None:
 
 
 def test_page_weight_is_under_100_kb_and_every_url_is_our_own(api: Any) -> None:
-    req = create_request(api(), payer={"name": "Trần Thị Bình", "category": "student"})
+    req = post_payment_request(api(), payer={"name": "Trần Thị Bình", "category": "student"})
     resp, _ = open_page(req)
     base = req["checkout_url"].rsplit("/pay/", 1)[0]
     assets = re.findall(r'(?:href|src)="(/pay/static/[^"]+)"', resp.text)
@@ -313,7 +293,7 @@ def test_page_weight_is_under_100_kb_and_every_url_is_our_own(api: Any) -> None:
 def test_national_portal_button_appears_only_when_the_platform_is_configured(
     api: Any, serve: Callable[..., LiveServer]
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     token = req["checkout_url"].rsplit("/", 1)[1]
     base = serve(paygov_url="https://paygov.test/api").url
     page = requests.get(f"{base}/pay/{token}", timeout=10).text
@@ -323,7 +303,7 @@ def test_national_portal_button_appears_only_when_the_platform_is_configured(
 
 
 def test_demo_mode_offers_the_three_simulations(api: Any, serve: Callable[..., LiveServer]) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     token = req["checkout_url"].rsplit("/", 1)[1]
     page = requests.get(f"{serve(demo=True).url}/pay/{token}", timeout=10).text
     for kind in ("transfer", "card", "portal"):
@@ -334,7 +314,7 @@ def test_demo_mode_offers_the_three_simulations(api: Any, serve: Callable[..., L
 def test_closed_requests_offer_no_payment_buttons(
     api: Any, container: Container, serve: Callable[..., LiveServer]
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     pay(container, req, 200_000)
     token = req["checkout_url"].rsplit("/", 1)[1]
     base = serve(demo=True, paygov_url="https://paygov.test/api").url
@@ -343,7 +323,7 @@ def test_closed_requests_offer_no_payment_buttons(
 
 
 def test_every_control_is_labelled(api: Any) -> None:
-    resp, _ = open_page(create_request(api()))
+    resp, _ = open_page(post_payment_request(api()))
     buttons = re.findall(r"<button\b[^>]*>(.*?)</button>", resp.text, re.S)
     assert len(buttons) == 4
     for inner in buttons:

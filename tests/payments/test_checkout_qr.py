@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 import zxingcpp
-from conftest import payment_request_body
+from factories import post_payment_request, token_of
 from PIL import Image
 from sqlalchemy import func, select, update
 
@@ -27,22 +27,6 @@ from payments.payment_requests.services import transfer_payload
 from payments.transactions.services import record_event
 from payments.vietqr import decode
 from providers.base import EventKind, ProviderEvent, TxnStatus
-
-
-def create_request(session: Any, **overrides: Any) -> dict[str, Any]:
-    resp = session.post(
-        f"{session.base_url}/api/v1/payment-requests",
-        json=payment_request_body(**overrides),
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
-
-
-def token_of(request: dict[str, Any]) -> str:
-    return str(request["checkout_url"].rsplit("/", 1)[1])
 
 
 def scan(png: bytes) -> str:
@@ -67,7 +51,7 @@ def qr_rows(container: Container, request_id: str) -> int:
 def test_request_payload_is_a_dynamic_vietqr_for_the_total_with_the_reference_as_memo(
     api: Any,
 ) -> None:
-    req = create_request(api(), payer={"name": "Trần Thị Bình", "category": "student"})
+    req = post_payment_request(api(), payer={"name": "Trần Thị Bình", "category": "student"})
     decoded = decode(req["vietqr"]["payload"], require_vietqr=True)
     assert decoded.initiation == "dynamic"
     assert decoded.amount == req["total_amount"] == 100_000
@@ -78,21 +62,21 @@ def test_request_payload_is_a_dynamic_vietqr_for_the_total_with_the_reference_as
 
 
 def test_a_request_with_nothing_to_pay_gets_no_qr(api: Any) -> None:
-    req = create_request(api(), payer={"name": "Lê Văn Cường", "category": "child"})
+    req = post_payment_request(api(), payer={"name": "Lê Văn Cường", "category": "child"})
     assert req["total_amount"] == 0 and req["status"] == "paid"
     assert req["vietqr"]["payload"] == ""
     assert requests.get(req["vietqr"]["png_url"], timeout=10).status_code == 404
 
 
 def test_qr_png_scans_back_to_the_requests_payload(api: Any) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     resp = requests.get(req["vietqr"]["png_url"], timeout=10)
     assert resp.status_code == 200 and resp.headers["Content-Type"] == "image/png"
     assert scan(resp.content) == req["vietqr"]["payload"]
 
 
 def test_qr_svg_is_served_beside_the_png(api: Any) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     resp = requests.get(req["vietqr"]["svg_url"], timeout=10)
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("image/svg+xml")
     assert b"<svg" in resp.content and b"<script" not in resp.content
@@ -101,7 +85,7 @@ def test_qr_svg_is_served_beside_the_png(api: Any) -> None:
 def test_first_view_stores_the_images_and_later_views_serve_the_stored_bytes(
     api: Any, container: Container
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     assert qr_rows(container, req["id"]) == 0
     first = requests.get(req["vietqr"]["png_url"], timeout=10)
     assert qr_rows(container, req["id"]) == 1
@@ -122,7 +106,7 @@ def test_first_view_stores_the_images_and_later_views_serve_the_stored_bytes(
 def test_concurrent_first_views_store_one_row_and_see_the_same_bytes(
     api: Any, container: Container
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     token, barrier, seen, errors = token_of(req), threading.Barrier(8), [], []
 
     def view() -> None:
@@ -144,7 +128,7 @@ def test_concurrent_first_views_store_one_row_and_see_the_same_bytes(
 
 
 def test_qr_has_an_etag_and_answers_304_when_the_browser_has_it(api: Any) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     first = requests.get(req["vietqr"]["png_url"], timeout=10)
     assert first.headers["ETag"] and "max-age" in first.headers["Cache-Control"]
     again = requests.get(
@@ -156,7 +140,7 @@ def test_qr_has_an_etag_and_answers_304_when_the_browser_has_it(api: Any) -> Non
 def test_after_a_partial_payment_the_qr_asks_for_what_is_left(
     api: Any, container: Container
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     event = ProviderEvent(
         provider="bank",
         provider_txn_id=f"FT{uuid.uuid4().hex[:12]}",

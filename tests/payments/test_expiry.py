@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from factories import make_payment_request
 from sqlalchemy import select, update
 
 from payments.auth.services import Principal
@@ -19,10 +20,8 @@ from payments.http import Container
 from payments.outbox.models import OutboxEvent
 from payments.payment_requests.models import PaymentRequest
 from payments.payment_requests.services import (
-    CreatePaymentRequest,
     Payer,
     cancel_payment_request,
-    create_payment_request,
     expire_overdue,
 )
 
@@ -36,21 +35,12 @@ def make_request(container: Container, catalog: dict[str, Any], settings: Settin
     """Create a request for the criminal-record extract: ``make_request(ttl=…, category=…)``."""
 
     def make(ttl: timedelta = timedelta(hours=1), category: str | None = None) -> dict[str, Any]:
-        cmd = CreatePaymentRequest(
-            dossier_code=f"H40.12-{uuid.uuid4().hex[:10]}",
-            procedure_code="1.001234",
-            channel="online",
-            payer=Payer("Nguyễn Văn An", category=category),
-            idempotency_key=uuid.uuid4().hex,
-        )
-        view, created = create_payment_request(
-            cmd,
-            uow=container.uow(),
+        return make_payment_request(
+            container,
             settings=replace(settings, request_ttl=ttl),
             principal=PRINCIPAL,
+            payer=Payer("Nguyễn Văn An", category=category),
         )
-        assert created
-        return view
 
     return make
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from payments.scheduler import Job, heartbeat, period_of, run_job
+from payments.container import Job
+from payments.scheduler import heartbeat, period_of, run_job
 
 
 def test_healthz_answers_while_the_process_lives(live_server: Any) -> None:

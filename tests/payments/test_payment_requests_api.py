@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import payment_request_body
+from factories import payment_request_body
 from sqlalchemy import text
 
 

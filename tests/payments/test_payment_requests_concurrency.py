@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import payment_request_body
+from factories import payment_request_body
 from sqlalchemy import func, select
 
 from payments.payment_requests.models import PaymentRequest

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_payment_request
 
 from payments.app import build_container
 from payments.auth.services import Principal
@@ -20,7 +21,7 @@ from payments.config import Settings
 from payments.http import Container
 from payments.money import Money
 from payments.outbox.services import run_outbox
-from payments.payment_requests.services import CreatePaymentRequest, Payer, create_payment_request
+from payments.payment_requests.services import Payer
 from payments.transactions.services import ApplyResult, record_event
 from providers.base import EventKind, ProviderEvent, TxnStatus
 from receipts.devcert import generate_dev_pair
@@ -102,18 +103,16 @@ class Kit:
         payer: Payer | None = None,
         principal: Principal = EVERYONE,
     ) -> dict[str, Any]:
-        cmd = CreatePaymentRequest(
+        return make_payment_request(
+            self.container,
+            settings=self.settings,
+            principal=principal,
             dossier_code=f"H40-{uuid.uuid4().hex[:10]}",
             procedure_code=procedure,
             channel=channel,
             payer=payer
             or Payer("Nguyễn Thị Hồng Nhung", "040201001234", address="Phường Trần Phú, Hà Tĩnh"),
-            idempotency_key=uuid.uuid4().hex,
         )
-        view, _ = create_payment_request(
-            cmd, uow=self.container.uow(), settings=self.settings, principal=principal
-        )
-        return view
 
     def pay(
         self, view: dict[str, Any], amount: int | None = None, provider: str = "bank"

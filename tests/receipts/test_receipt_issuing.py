@@ -130,7 +130,11 @@ def test_the_request_json_lists_its_receipts(kit: Kit) -> None:
     kit.pay(request)
     kit.drain()
     view = get_payment_request(
-        request["id"], uow=kit.container.uow(), settings=kit.settings, principal=None
+        request["id"],
+        uow=kit.container.uow(),
+        settings=kit.settings,
+        principal=None,
+        extensions=kit.container.view_extensions,
     )
     assert [(r["kind"], r["series"], r["number"]) for r in view["receipts"]] == [
         ("phi", "26TTC", 1),

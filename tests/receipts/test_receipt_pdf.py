@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import date
 from io import BytesIO
 from typing import Any, cast
 
 import pytest
 import zxingcpp
+from factories import make_receipt_document, make_receipt_line
 from lxml import etree
 from lxml import html as lxml_html
 from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
-from payments.money import Money
 from receipts.document import ReceiptDocument, ReceiptKind, ReceiptLine, ReplacedReceipt
 from receipts.html import render_html, verification_qr_svg
 from receipts.pdf import qr_png, render_pdf
@@ -24,41 +24,24 @@ VERIFY_URL = "https://thuphi.example.vn/receipts/verify/7f3a9c"
 
 
 def make_line(**overrides: Any) -> ReceiptLine:
+    """A lệ phí line (the shared factory's is a phí)."""
     fields: dict[str, Any] = {
         "fee_code": "LPCT",
         "name": "Lệ phí cấp bản sao trích lục hộ tịch",
-        "quantity": 1,
-        "normal_amount": Money(200_000),
-        "amount": Money(115_000),
-        "reduction_legal_basis": "Thông tư 63/2023/TT-BTC",
         "legal_basis": "Thông tư 281/2016/TT-BTC",
     }
-    return ReceiptLine(**(fields | overrides))
+    return make_receipt_line(**(fields | overrides))
 
 
 def make_receipt(**overrides: Any) -> ReceiptDocument:
-    lines = overrides.pop("lines", (make_line(),))
+    """A lệ phí receipt for a civil-status extract, verified at ``VERIFY_URL``."""
     fields: dict[str, Any] = {
-        "agency_code": "000.00.12.H40",
-        "agency_name": "Sở Tư pháp tỉnh Hà Tĩnh",
-        "agency_tax_code": "3000123456",
-        "series": "26TAB",
-        "number": 1,
-        "issued_at": datetime(2026, 11, 23, 2, 30, tzinfo=UTC),
         "kind": ReceiptKind.LE_PHI,
-        "payer_name": "Nguyễn Thị Hồng Nhung",
-        "payer_id_number": "042190001234",
-        "payer_address": "Phường Trần Phú, Hà Tĩnh",
-        "dossier_code": "000.00.12.H40-261123-0001",
-        "procedure_code": "1.001234",
         "procedure_name": "Cấp bản sao trích lục hộ tịch",
-        "payment_channel": "vietqr",
-        "payment_reference": "TP7K3M9Q2X",
-        "lines": lines,
-        "total_amount": Money.sum([line.amount for line in lines]),
         "verification_url": VERIFY_URL,
+        "lines": (make_line(),),
     }
-    return ReceiptDocument(**(fields | overrides))
+    return make_receipt_document(**(fields | overrides))
 
 
 def pdf_text(pdf: bytes) -> str:

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from payments.app import create_app
 from payments.cli import cli
 from payments.outbox.services import Subscriber
-from payments.wiring import register_commands
 from providers.fakes.taxauthority import FakeTaxAuthority
 from providers.taxauthority import TaxAuthorityClient, summary_problems
 from providers.taxauthority.schemas import RECEIPTS_PATH, SUMMARIES_PATH
@@ -117,7 +116,6 @@ def test_the_cli_lists_shows_and_reports_the_backlog(kit: Kit) -> None:
     request = kit.create("2.001610")
     kit.pay(request)
     kit.drain()  # THUPHI_TAX_URL is unset here: the submissions wait, visibly
-    register_commands(cli)
     info = ScriptInfo(create_app=lambda: create_app(container=kit.container))
     runner = CliRunner()
 

@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from factories import make_receipt_document, make_receipt_line
 from lxml import etree
 from signxml.verifier import XMLVerifier
 
@@ -18,9 +19,7 @@ from payments.money import Money
 from receipts.devcert import generate_dev_pair
 from receipts.document import (
     ReceiptContentError,
-    ReceiptDocument,
     ReceiptKind,
-    ReceiptLine,
     ReplacedReceipt,
     format_number,
     series_is_valid,
@@ -28,44 +27,6 @@ from receipts.document import (
 from receipts.xmlsig import ReceiptSignatureError, build_xml, sign, verify
 
 AGENCY = "Sở Tư pháp tỉnh Hà Tĩnh"
-
-
-def make_line(**overrides: Any) -> ReceiptLine:
-    fields: dict[str, Any] = {
-        "fee_code": "LLTP",
-        "name": "Phí cung cấp thông tin lý lịch tư pháp",
-        "quantity": 1,
-        "normal_amount": Money(200_000),
-        "amount": Money(115_000),
-        "reduction_legal_basis": "Thông tư 63/2023/TT-BTC",
-        "legal_basis": "Thông tư 244/2016/TT-BTC",
-    }
-    return ReceiptLine(**(fields | overrides))
-
-
-def make_receipt(**overrides: Any) -> ReceiptDocument:
-    lines = overrides.pop("lines", (make_line(),))
-    fields: dict[str, Any] = {
-        "agency_code": "000.00.12.H40",
-        "agency_name": AGENCY,
-        "agency_tax_code": "3000123456",
-        "series": "26TAB",
-        "number": 1,
-        "issued_at": datetime(2026, 11, 23, 2, 30, tzinfo=UTC),
-        "kind": ReceiptKind.PHI,
-        "payer_name": "Nguyễn Thị Hồng Nhung",
-        "payer_id_number": "042190001234",
-        "payer_address": "Phường Trần Phú, Hà Tĩnh",
-        "dossier_code": "000.00.12.H40-261123-0001",
-        "procedure_code": "1.001234",
-        "procedure_name": "Cấp Phiếu lý lịch tư pháp",
-        "payment_channel": "vietqr",
-        "payment_reference": "TP7K3M9Q2X",
-        "lines": lines,
-        "total_amount": Money.sum([line.amount for line in lines]),
-        "verification_url": "https://thuphi.example.vn/receipts/verify/abc",
-    }
-    return ReceiptDocument(**(fields | overrides))
 
 
 def make_pair(common_name: str = AGENCY, **overrides: Any) -> tuple[bytes, bytes]:
@@ -81,7 +42,7 @@ def agency_pair() -> tuple[bytes, bytes]:
 
 @pytest.fixture(scope="module")
 def signed(agency_pair: tuple[bytes, bytes]) -> bytes:
-    return sign(make_receipt(), *agency_pair)
+    return sign(make_receipt_document(), *agency_pair)
 
 
 # --- content rules --------------------------------------------------------------------------
@@ -119,19 +80,19 @@ def test_numbers_print_as_eight_digits_up_to_99_999_999() -> None:
 
 
 def test_amount_in_words_is_written_from_the_total_when_left_empty() -> None:
-    assert make_receipt().amount_in_words == "Một trăm mười lăm nghìn đồng"
+    assert make_receipt_document().amount_in_words == "Một trăm mười lăm nghìn đồng"
 
 
 def test_amount_in_words_that_disagrees_with_the_total_is_refused() -> None:
-    assert make_receipt(amount_in_words="Một trăm mười lăm nghìn đồng").total_amount == Money(
-        115_000
-    )
+    assert make_receipt_document(
+        amount_in_words="Một trăm mười lăm nghìn đồng"
+    ).total_amount == Money(115_000)
     with pytest.raises(ReceiptContentError, match="amount in words"):
-        make_receipt(amount_in_words="Mười lăm nghìn đồng")
+        make_receipt_document(amount_in_words="Mười lăm nghìn đồng")
 
 
 def test_the_receipt_date_is_the_vietnamese_calendar_day() -> None:
-    late = make_receipt(issued_at=datetime(2026, 11, 23, 18, 30, tzinfo=UTC))
+    late = make_receipt_document(issued_at=datetime(2026, 11, 23, 18, 30, tzinfo=UTC))
     assert late.issued_on == date(2026, 11, 24)
 
 
@@ -151,7 +112,7 @@ def test_the_receipt_date_is_the_vietnamese_calendar_day() -> None:
 )
 def test_receipts_that_break_the_rules_cannot_be_built(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - ReceiptContentError or the enum's own
-        make_receipt(**overrides)
+        make_receipt_document(**overrides)
 
 
 @pytest.mark.parametrize(
@@ -165,14 +126,14 @@ def test_receipts_that_break_the_rules_cannot_be_built(overrides: dict[str, Any]
 )
 def test_lines_that_break_the_rules_cannot_be_built(overrides: dict[str, Any]) -> None:
     with pytest.raises(ReceiptContentError):
-        make_line(**overrides)
+        make_receipt_line(**overrides)
 
 
 # --- XML ------------------------------------------------------------------------------------
 
 
 def test_the_xml_carries_the_business_data_under_tt78_style_names() -> None:
-    root = build_xml(make_receipt())
+    root = build_xml(make_receipt_document())
     assert root.tag == "BLai"
     assert root.findtext("DLBLai/TTChung/KHMSBLai") == "EBL01"
     assert root.findtext("DLBLai/TTChung/KHBLai") == "26TAB"
@@ -188,7 +149,7 @@ def test_the_xml_carries_the_business_data_under_tt78_style_names() -> None:
 
 
 def test_optional_payer_fields_are_left_out_when_empty() -> None:
-    root = build_xml(make_receipt(payer_id_number=None, payer_address=None))
+    root = build_xml(make_receipt_document(payer_id_number=None, payer_address=None))
     assert root.find("DLBLai/NDBLai/NNop/CCCDan") is None
     assert root.find("DLBLai/NDBLai/NNop/DChi") is None
 
@@ -210,7 +171,7 @@ def test_verify_reads_back_exactly_the_signed_receipt(
     signed: bytes, agency_pair: tuple[bytes, bytes]
 ) -> None:
     verified = verify(signed, agency_pair[1])
-    assert verified.document == make_receipt()
+    assert verified.document == make_receipt_document()
     assert f"CN={AGENCY}" in verified.signer_subject
 
 
@@ -218,7 +179,9 @@ def test_a_replacement_receipt_round_trips_with_its_original(
     agency_pair: tuple[bytes, bytes],
 ) -> None:
     original = ReplacedReceipt(series="26TAB", number=7, issued_on=date(2026, 11, 20))
-    doc = make_receipt(number=8, replaces=original, payer_id_number=None, payer_address=None)
+    doc = make_receipt_document(
+        number=8, replaces=original, payer_id_number=None, payer_address=None
+    )
     assert verify(sign(doc, *agency_pair), agency_pair[1]).document == doc
 
 
@@ -226,12 +189,12 @@ def test_lines_without_reduction_and_a_le_phi_receipt_round_trip(
     agency_pair: tuple[bytes, bytes],
 ) -> None:
     lines = (
-        make_line(fee_code="CT", name="Lệ phí chứng thực", amount=Money(200_000),
+        make_receipt_line(fee_code="CT", name="Lệ phí chứng thực", amount=Money(200_000),
                   reduction_legal_basis=None),
-        make_line(fee_code="CT2", quantity=3, normal_amount=Money(30_000), amount=Money(0),
+        make_receipt_line(fee_code="CT2", quantity=3, normal_amount=Money(30_000), amount=Money(0),
                   reduction_legal_basis="Nghị quyết 12/2025/NQ-HĐND"),
     )  # fmt: skip
-    doc = make_receipt(kind=ReceiptKind.LE_PHI, lines=lines)
+    doc = make_receipt_document(kind=ReceiptKind.LE_PHI, lines=lines)
     assert verify(sign(doc, *agency_pair), agency_pair[1]).document == doc
 
 
@@ -284,7 +247,7 @@ def test_a_receipt_signed_by_another_certificate_is_rejected(
     agency_pair: tuple[bytes, bytes],
 ) -> None:
     impostor = make_pair()  # same name, different key
-    forged = sign(make_receipt(), *impostor)
+    forged = sign(make_receipt_document(), *impostor)
     with pytest.raises(ReceiptSignatureError):
         verify(forged, agency_pair[1])
 
@@ -293,7 +256,7 @@ def test_swapping_the_embedded_certificate_does_not_help(
     signed: bytes, agency_pair: tuple[bytes, bytes]
 ) -> None:
     impostor_key, impostor_cert = make_pair("Impostor")
-    forged = sign(make_receipt(payer_name="Nguyễn Văn A"), impostor_key, impostor_cert)
+    forged = sign(make_receipt_document(payer_name="Nguyễn Văn A"), impostor_key, impostor_cert)
     root = etree.fromstring(forged)
     embedded = root.find(".//{*}X509Certificate")
     genuine = etree.fromstring(signed).find(".//{*}X509Certificate")
@@ -308,7 +271,7 @@ def test_a_second_unsigned_data_block_is_rejected(
     signed: bytes, agency_pair: tuple[bytes, bytes]
 ) -> None:
     root = etree.fromstring(signed)
-    forged = build_xml(make_receipt(payer_name="Nguyễn Văn A")).find("DLBLai")
+    forged = build_xml(make_receipt_document(payer_name="Nguyễn Văn A")).find("DLBLai")
     assert forged is not None
     del forged.attrib["Id"]
     root.insert(0, forged)  # a naive reader would see this one first
@@ -357,7 +320,7 @@ def test_dev_certificate_names_the_agency_and_is_a_signing_certificate() -> None
 def test_a_receipt_stays_verifiable_after_the_certificate_expires() -> None:
     # valid 2025-06-01 .. 2026-07-06: expired by the tests' fixed "today" of late 2026 and after
     pair = make_pair(not_before=datetime(2025, 6, 1, tzinfo=UTC), days=400)
-    doc = make_receipt(issued_at=datetime(2026, 3, 1, 3, 0, tzinfo=UTC))
+    doc = make_receipt_document(issued_at=datetime(2026, 3, 1, 3, 0, tzinfo=UTC))
     signed = sign(doc, *pair)
     assert verify(signed, pair[1]).document == doc
     with pytest.raises(ReceiptSignatureError, match="expired"):
@@ -367,7 +330,7 @@ def test_a_receipt_stays_verifiable_after_the_certificate_expires() -> None:
 def test_signing_refuses_a_certificate_not_valid_at_the_issue_time() -> None:
     pair = make_pair(not_before=datetime(2025, 6, 1, tzinfo=UTC), days=400)
     with pytest.raises(ReceiptSignatureError, match="not valid at 2026-11-23"):
-        sign(make_receipt(), *pair)
+        sign(make_receipt_document(), *pair)
 
 
 def test_the_issue_time_must_be_readable_before_the_signature_is_checked(
@@ -384,7 +347,7 @@ def test_signed_data_moved_aside_for_a_forged_copy_is_rejected(
 ) -> None:
     root = etree.fromstring(signed)
     genuine = root.find("DLBLai")
-    forged = build_xml(make_receipt(payer_name="Nguyễn Văn A")).find("DLBLai")
+    forged = build_xml(make_receipt_document(payer_name="Nguyễn Văn A")).find("DLBLai")
     assert genuine is not None
     assert forged is not None
     del forged.attrib["Id"]  # the signature still finds the genuine data by its Id

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import requests
-from conftest import payment_request_body
+from factories import payment_request_body
 
 from payments.auth.services import CreateUser, create_user
 

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from alembic import command
+from factories import make_payment_request
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
@@ -29,10 +30,8 @@ from payments.migrate import alembic_config, upgrade
 from payments.money import Money
 from payments.payment_requests.models import PaymentLine, PaymentRequest
 from payments.payment_requests.services import (
-    CreatePaymentRequest,
     Payer,
     cancel_payment_request,
-    create_payment_request,
     expire_overdue,
 )
 from payments.transactions.models import PaygovAttempt, PaymentTransaction
@@ -58,18 +57,14 @@ STATEMENT_HEADER = (
 def create(
     container: Container, procedure: str, channel: str = "online", category: str | None = None
 ) -> dict[str, Any]:
-    cmd = CreatePaymentRequest(
+    return make_payment_request(
+        container,
+        principal=WRITER,
         dossier_code=f"ROLLUP-{uuid.uuid4().hex[:8]}",
         procedure_code=procedure,
         channel=channel,
         payer=Payer("Nguyễn Thị Cuộn", category=category),
-        idempotency_key=uuid.uuid4().hex,
-        body={"k": uuid.uuid4().hex},
     )
-    view, _ = create_payment_request(
-        cmd, uow=container.uow(), settings=container.settings, principal=WRITER
-    )
-    return view
 
 
 def event(

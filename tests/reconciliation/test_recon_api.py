@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from factories import payment_request_row
 from sqlalchemy import select, update
 
 from payments.http import Container
 from payments.payment_requests.models import PaymentRequest
-from payments.reference import new_reference
 from reconciliation import audit
 from reconciliation.models import AuditEntry
 
@@ -45,22 +45,12 @@ def mt940(account: str, opening: int, lines: list[tuple[int, str, str]], closing
 @pytest.fixture
 def make_request(container: Container, catalog: dict[str, Any]) -> Callable[..., PaymentRequest]:
     def make(amount: int = 200_000, payer_name: str = "Nguyễn Văn An", **kw: Any) -> PaymentRequest:
-        created = kw.pop("created_at", datetime(2026, 11, 2, 2, tzinfo=UTC))
         with container.uow() as uow:
-            req = PaymentRequest(
-                reference=new_reference(),
-                checkout_token=uuid.uuid4().hex,
+            req = payment_request_row(
                 dossier_code="H40-test",
-                procedure_code="1.001234",
-                agency_code="000.00.12.H40",
                 account_id=ACCOUNT,
-                channel="online",
-                submitted_at=created,
-                quote_date=created.date(),
                 payer_name=payer_name,
                 total_amount=amount,
-                expires_at=created + timedelta(days=3),
-                created_at=created,
                 **kw,
             )
             uow.session.add(req)
@@ -394,9 +384,7 @@ def test_the_cli_imports_and_reconciles_with_one_json_document(
 ) -> None:
     from payments.app import create_app
     from payments.cli import cli
-    from payments.wiring import register_commands
 
-    register_commands(cli)
     app = create_app(container=container)
     req = make_request(200_000)
     file = tmp_path / "sao-ke.csv"
@@ -428,9 +416,7 @@ def test_the_cli_reports_progress_on_standard_error_and_names_a_failing_line(
 ) -> None:
     from payments.app import create_app
     from payments.cli import cli
-    from payments.wiring import register_commands
 
-    register_commands(cli)
     runner = create_app(container=container).test_cli_runner()
     req = make_request(200_000)
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
@@ -480,10 +466,9 @@ def test_a_long_import_reports_its_progress_as_it_goes(
 def test_the_nightly_job_reconciles_the_previous_day_of_every_account(
     container: Container, catalog: dict[str, Any]
 ) -> None:
-    from payments.scheduler import JOBS
     from reconciliation.jobs import JOB_ID
 
-    [job] = [j for j in JOBS if j.id == JOB_ID]
+    [job] = [j for j in container.jobs if j.id == JOB_ID]
     # from 01:30 in Hà Nội, then hourly so a failed night is retried; one finished run a day
     assert (job.trigger, job.trigger_args["hour"], job.trigger_args["minute"]) == (
         "cron",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from payments.http import Container
 from payments.ops.models import JobRun
-from payments.scheduler import JOBS, run_job
+from payments.scheduler import run_job
 from reconciliation.jobs import JOB_ID
 from reconciliation.models import ReconciliationRun
 from reconciliation.runs import previous_business_day
@@ -19,7 +19,7 @@ from reconciliation.runs import previous_business_day
 def test_two_schedulers_firing_together_reconcile_the_previous_day_once(
     container: Container, catalog: dict[str, Any], backend: str
 ) -> None:
-    [job] = [j for j in JOBS if j.id == JOB_ID]
+    [job] = [j for j in container.jobs if j.id == JOB_ID]
     fired = datetime(2026, 11, 2, 18, 30, tzinfo=UTC)  # 01:30 in Hà Nội
     results: list[Any] = []
 

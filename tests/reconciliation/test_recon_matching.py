@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from factories import payment_request_row
 from sqlalchemy import func, select
 
 from payments.http import Container
@@ -83,19 +83,10 @@ def test_two_runs_of_one_day_at_once_pay_each_request_once(
             ref = new_reference()
             refs.append(ref)
             uow.session.add(
-                PaymentRequest(
+                payment_request_row(
                     reference=ref,
-                    checkout_token=uuid.uuid4().hex,
                     dossier_code=f"D{i}",
-                    procedure_code="1.001234",
-                    agency_code="000.00.12.H40",
-                    account_id="stp-kbnn",
-                    channel="online",
-                    submitted_at=created,
-                    quote_date=created.date(),
-                    payer_name="Nguyễn Văn An",
                     total_amount=100_000 + i,
-                    expires_at=created + timedelta(days=3),
                     created_at=created,
                 )
             )

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from factories import make_payment_request, payment_request_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -26,7 +27,6 @@ from payments.clock import VN_TZ
 from payments.http import Container
 from payments.money import Money
 from payments.payment_requests.models import PaymentRequest, RequestStatus
-from payments.reference import new_reference
 from payments.transactions.models import Flag, PaymentTransaction
 from payments.transactions.services import record_event, record_settlement
 from providers.base import EventKind, ProviderEvent, Settlement, TxnStatus
@@ -87,20 +87,11 @@ class World:
         self, amount: int, created: datetime, status: str = RequestStatus.PENDING, **kw: Any
     ) -> PaymentRequest:
         with self.container.uow() as uow:
-            req = PaymentRequest(
-                reference=new_reference(),
-                checkout_token=uuid.uuid4().hex,
-                dossier_code=f"H40-{uuid.uuid4().hex[:8]}",
-                procedure_code="1.001234",
-                agency_code="000.00.12.H40",
+            req = payment_request_row(
                 account_id=kw.pop("account_id", ACCOUNT),
-                channel="online",
-                submitted_at=created,
-                quote_date=created.date(),
                 payer_name=kw.pop("payer_name", None) or self.name(),
                 total_amount=amount,
                 status=status,
-                expires_at=created + timedelta(days=3),
                 created_at=created,
                 **kw,
             )
@@ -555,11 +546,6 @@ def test_a_statement_credit_that_settles_a_request_issues_its_receipts(
     from payments.app import build_container
     from payments.auth.services import Principal
     from payments.outbox.services import run_outbox
-    from payments.payment_requests.services import (
-        CreatePaymentRequest,
-        Payer,
-        create_payment_request,
-    )
     from receipts.devcert import generate_dev_pair
     from receipts.models import Receipt
 
@@ -572,11 +558,10 @@ def test_a_statement_credit_that_settles_a_request_issues_its_receipts(
         settings, receipt_key=str(tmp_path / "key.pem"), receipt_cert=str(tmp_path / "cert.pem")
     )
     c = build_container(signing, container.engine)
-    cmd = CreatePaymentRequest(
-        "H40-receipt", "1.001234", "counter", Payer("Nguyễn Văn An"), idempotency_key="k1"
-    )
     everyone = Principal("recon-tests", frozenset({"payments:write"}), None)
-    view, _ = create_payment_request(cmd, uow=c.uow(), settings=signing, principal=everyone)
+    view = make_payment_request(
+        c, settings=signing, principal=everyone, dossier_code="H40-receipt", channel="counter"
+    )
     w = World(c, random.Random(1))
     day = datetime.now(VN_TZ).date()  # receipts are numbered in the series of the current year
     w.import_csv(

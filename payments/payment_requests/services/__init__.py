@@ -1,0 +1,55 @@
+"""The payment requests package's service functions: quoting, creating, reading, and how an
+open request ends (cancelled, expired)."""
+
+from payments.payment_requests.services.creating import (
+    CreatePaymentRequest,
+    Payer,
+    body_hash,
+    create_payment_request,
+)
+from payments.payment_requests.services.lifecycle import (
+    cancel_payment_request,
+    event_payload,
+    expire_overdue,
+)
+from payments.payment_requests.services.payloads import (
+    PAYLOAD_BUILDERS,
+    Account,
+    PayloadBuilder,
+    qr_account_number,
+    request_payload,
+    transfer_payload,
+)
+from payments.payment_requests.services.quoting import UNSET, Unset, quote, quote_view
+from payments.payment_requests.services.reading import (
+    ViewExtension,
+    get_payment_request,
+    list_payment_requests,
+    load_request,
+    present,
+)
+
+__all__ = [
+    "PAYLOAD_BUILDERS",
+    "UNSET",
+    "Account",
+    "CreatePaymentRequest",
+    "Payer",
+    "PayloadBuilder",
+    "Unset",
+    "ViewExtension",
+    "body_hash",
+    "cancel_payment_request",
+    "create_payment_request",
+    "event_payload",
+    "expire_overdue",
+    "get_payment_request",
+    "list_payment_requests",
+    "load_request",
+    "present",
+    "qr_account_number",
+    "quote",
+    "quote_view",
+    "request_payload",
+    "transfer_payload",
+]
