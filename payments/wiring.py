@@ -17,9 +17,19 @@ def wire(container: Container) -> None:
     from payments.outbox.webhooks import webhook_subscriber
 
     container.registry.add(webhook_subscriber(container.settings))
+    _wire_paygov(container)
     _wire_receipts(container)
     _wire_metrics()
     register_jobs()
+
+
+def _wire_paygov(container: Container) -> None:
+    """Where the national platform is configured, its receipt of each paid portal payment."""
+    from payments.paygov.jobs import bill_subscriber
+    from payments.paygov.services import paygov_configured
+
+    if paygov_configured(container.settings):
+        container.registry.add(bill_subscriber(container.settings))
 
 
 def _wire_metrics() -> None:
@@ -83,7 +93,7 @@ def register_blueprints(app: Flask) -> None:
 def register_jobs() -> None:
     """The periodic jobs of every package (ids are stable: they name the advisory locks)."""
     from payments.outbox.services import run_outbox
-    from payments.paygov.services import poll_paygov
+    from payments.paygov.jobs import poll_paygov
     from payments.payment_requests.services import expire_overdue
     from payments.scheduler import Job, register
 

@@ -20,6 +20,7 @@ ADMIN = ("admin", "demo-admin-2026")
 DEMO_PROVIDERS = {
     "paygov_partner_code": "THUPHI",
     "paygov_secret": "demo-paygov-secret",
+    "paygov_access_token": "demo-paygov-token",
     "pos_secret": "demo-pos-secret",
     "bank_api_key": "demo-bank-key",
     "webhook_secret": "demo-webhook-secret",
@@ -78,7 +79,10 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
 
         # the fake national platform runs in this process; its payment page calls us back
         platform = DemoPayGov(
-            settings.paygov_secret, partner_code=settings.paygov_partner_code, public_url=base
+            settings.paygov_secret,
+            partner_code=settings.paygov_partner_code,
+            access_token=settings.paygov_access_token,
+            public_url=base,
         ).start()
         settings = replace(settings, paygov_url=platform.url)
     tax_authority = None

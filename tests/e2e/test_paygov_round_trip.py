@@ -28,7 +28,8 @@ from sqlalchemy import select
 from payments.clock import utcnow
 from payments.config import Settings
 from payments.paygov.errors import PaygovNotConfigured
-from payments.paygov.services import poll_paygov, start_paygov_payment
+from payments.paygov.jobs import poll_paygov
+from payments.paygov.services import start_paygov_payment
 from payments.transactions.models import PaygovAttempt
 from providers.fakes.paygov import FakePayGov
 from providers.paygov.schemas import RESULT_HASH_FIELDS, hash_fields, sign_message
