@@ -72,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, catalog_bp, requests_bp, openapi_bp, callbacks_bp, paygov_bp):
         app.register_blueprint(bp)
+    import reconciliation.console.paygov  # noqa: F401 - the request page's portal routes
     from reconciliation.console.views import bp as console_bp
     from reconciliation.views import bp as reconciliation_bp
 
@@ -165,6 +166,9 @@ def register_commands(cli: object) -> None:
     from payments.vietqr.cli import vietqr
 
     cli.add_command(vietqr)  # type: ignore[attr-defined]
+    from payments.paygov.cli import paygov
+
+    cli.add_command(paygov)  # type: ignore[attr-defined]
     from receipts.cli import receipts_cli
 
     cli.add_command(receipts_cli)  # type: ignore[attr-defined]
