@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +25,13 @@ from channel_kit import (
     transactions,
 )
 from click.testing import CliRunner
-from console_kit import POLICE, csrf_of, make_user, sign_in
+from console_kit import (  # noqa: F401 - console_signing_files is a fixture
+    POLICE,
+    console_signing_files,
+    csrf_of,
+    make_user,
+    sign_in,
+)
 from flask.cli import ScriptInfo
 from sqlalchemy import select
 
@@ -53,7 +59,6 @@ from providers.paygov.schemas import (
     hash_matches,
     sign_message,
 )
-from receipts.devcert import generate_dev_pair
 from receipts.jobs import ISSUE_SUBSCRIBER
 
 Api = Callable[..., requests.Session]
@@ -65,20 +70,13 @@ def paygov() -> Iterator[FakePayGov]:
         yield fake
 
 
-@pytest.fixture(scope="module")
-def signing_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    folder = tmp_path_factory.mktemp("paygov-receipt-pair")
-    key, cert = generate_dev_pair(
-        "Sở Tư pháp tỉnh Hà Tĩnh", not_before=datetime(2026, 1, 1, tzinfo=UTC)
-    )
-    (folder / "key.pem").write_bytes(key)
-    (folder / "cert.pem").write_bytes(cert)
-    return str(folder / "key.pem"), str(folder / "cert.pem")
-
-
 @pytest.fixture
-def settings(settings: Settings, paygov: FakePayGov, signing_pair: tuple[str, str]) -> Settings:
-    key, cert = signing_pair  # our own e-receipts are issued beside the platform's
+def settings(
+    settings: Settings,
+    paygov: FakePayGov,
+    console_signing_files: tuple[str, str],  # noqa: F811 - console_kit's fixture
+) -> Settings:
+    key, cert = console_signing_files  # our own e-receipts are issued beside the platform's
     return replace(
         settings,
         paygov_url=paygov.url,
@@ -107,6 +105,15 @@ def started(s: requests.Session, req: dict[str, Any]) -> str:
     resp = start(s, req)
     assert resp.status_code == 303, resp.text
     return resp.headers["Location"].rsplit("/pay/", 1)[1]
+
+
+def paid_result_lost(s: requests.Session, paygov: FakePayGov) -> tuple[dict[str, Any], str]:
+    """A request paid on the platform whose result never reached us: (request, MaThamChieu)."""
+    req = create_request(s)
+    ref = started(s, req)
+    paygov.callback_url = None
+    paygov.complete(ref)
+    return req, ref
 
 
 def post_result(live_server: Any, message: dict[str, Any]) -> requests.Response:
@@ -200,10 +207,7 @@ def test_the_same_result_twice_pays_once(
 def test_a_forged_result_is_refused_logged_and_changes_nothing(
     s: requests.Session, paygov: FakePayGov, live_server: Any, container: Any
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    req, ref = paid_result_lost(s, paygov)
     forged = sign_message(paygov.result_message(ref), RESULT_HASH_FIELDS, "guessed-secret")
     resp = post_result(live_server, forged)
     assert resp.status_code == 401 and resp.json()["MaLoi"] != "00"
@@ -223,10 +227,7 @@ def test_a_signed_result_with_another_amount_or_currency_is_rejected(
     change: dict[str, str],
     reason: str,
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    req, ref = paid_result_lost(s, paygov)
     message = {**paygov.result_message(ref), **change}
     message["MaXacThuc"] = hash_fields(message, RESULT_HASH_FIELDS, PAYGOV_SECRET)
     resp = post_result(live_server, message)
@@ -238,10 +239,7 @@ def test_a_signed_result_with_another_amount_or_currency_is_rejected(
 def test_a_result_for_a_reference_we_never_started_is_rejected(
     s: requests.Session, paygov: FakePayGov, live_server: Any, container: Any
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    _req, ref = paid_result_lost(s, paygov)
     message = {**paygov.result_message(ref), "MaThamChieu": "TPH000000000000G01"}
     message["MaXacThuc"] = hash_fields(message, RESULT_HASH_FIELDS, PAYGOV_SECRET)
     assert post_result(live_server, message).status_code == 409
@@ -265,10 +263,7 @@ def test_a_payment_whose_result_never_came_is_found_by_the_poll(
 def test_a_result_arriving_after_the_poll_found_the_payment_is_acknowledged_once(
     s: requests.Session, paygov: FakePayGov, live_server: Any, container: Any, settings: Settings
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    req, ref = paid_result_lost(s, paygov)
     poll(container, settings)
     late = post_result(live_server, paygov.result_message(ref))
     assert late.status_code == 200 and late.json()["MaLoi"] == "00"
@@ -302,10 +297,7 @@ def test_the_poll_leaves_attempts_younger_than_30_minutes_or_older_than_3_days(
 def test_a_poll_reply_with_a_bad_hash_changes_nothing(
     s: requests.Session, paygov: FakePayGov, container: Any, settings: Settings
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    req, _ref = paid_result_lost(s, paygov)
     paygov.forge_replies = True
     assert poll(container, settings).errors == 1
     assert fetch(s, req["id"])["status"] == "pending"
@@ -314,10 +306,7 @@ def test_a_poll_reply_with_a_bad_hash_changes_nothing(
 def test_a_poll_reply_claiming_paid_for_another_amount_is_rejected(
     s: requests.Session, paygov: FakePayGov, container: Any, settings: Settings
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    req, ref = paid_result_lost(s, paygov)
     paygov.payments[ref].amount = "1000"
     assert poll(container, settings).errors == 1
     assert fetch(s, req["id"])["status"] == "pending"
@@ -502,10 +491,7 @@ def test_a_result_with_another_loai_ban_tin_and_a_numeric_amount_pays_exactly_on
 def test_the_ack_echoes_the_results_time_and_hash(
     s: requests.Session, paygov: FakePayGov, live_server: Any
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    _req, ref = paid_result_lost(s, paygov)
     message = paygov.result_message(ref)
 
     ack = post_result(live_server, message).json()
@@ -524,10 +510,7 @@ def test_a_tampered_numeric_amount_changes_nothing(
     s: requests.Session, paygov: FakePayGov, live_server: Any, container: Any
 ) -> None:
     paygov.numeric_amount = True
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    req, ref = paid_result_lost(s, paygov)
 
     resp = post_result(live_server, {**paygov.result_message(ref), "SoTien": AMOUNT * 10})
 
@@ -540,10 +523,7 @@ def test_a_tampered_numeric_amount_changes_nothing(
 def test_a_configured_result_type_refuses_any_other(
     s: requests.Session, paygov: FakePayGov, live_server: Any, container: Any
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    req, ref = paid_result_lost(s, paygov)
     strict = replace(live_server.container.settings, paygov_result_type="CONFIRM")
     answer = handle_paygov_result(
         json.dumps(paygov.result_message(ref)).encode(), uow=container.uow(), settings=strict
@@ -706,10 +686,7 @@ def test_another_agencys_officer_can_neither_poll_nor_download(
 def test_thuphi_paygov_poll_now_for_one_reference_prints_one_json_document(
     s: requests.Session, paygov: FakePayGov, container: Any, settings: Settings
 ) -> None:
-    req = create_request(s)
-    ref = started(s, req)
-    paygov.callback_url = None
-    paygov.complete(ref)
+    req, ref = paid_result_lost(s, paygov)
     app = create_app(container=build_container(settings, container.engine))
     register_commands(cli)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import requests
+from paygov_kit import BILL
 
 from payments.money import Money
 from providers.base import CallbackRejected, HeaderSource, ProviderEvent, RejectReason, TxnStatus
@@ -13,7 +14,7 @@ from providers.fakes.paygov import DEFAULT_ACCESS_TOKEN, FakePayGov
 from providers.fakes.server import CallbackEndpoint
 from providers.paygov import PayGovClient, build_ack, parse_result
 from providers.paygov.callbacks import request_fields
-from providers.paygov.mapping import BillInfo, FeeLine, receipt_info
+from providers.paygov.mapping import receipt_info
 from providers.paygov.schemas import RESULT_HASH_FIELDS, sign_message
 
 SECRET = "paygov-test-secret"
@@ -34,26 +35,6 @@ def result(secret: str = SECRET, **overrides: Any) -> dict[str, Any]:
         **overrides,
     }
     return sign_message(message, RESULT_HASH_FIELDS, secret)
-
-
-BILL = BillInfo(
-    dossier_code="H40-0001",
-    procedure_code="1.001234",
-    procedure_name="Cấp Phiếu lý lịch tư pháp",
-    dvc_code=None,
-    agency_code="000.00.12.H40",
-    agency_name="Sở Tư pháp",
-    account_number="3761.0.1234567",
-    bank_bin="970415",
-    account_name="SO TU PHAP",
-    treasury=True,
-    payer_name="Nguyễn Văn A",
-    payer_id_number="",
-    payer_address="",
-    description="THANH TOAN HO SO H40-0001",
-    amount=115_000,
-    lines=(FeeLine("phi", "LLTP", "Phí", 115_000),),
-)
 
 
 def body(message: Mapping[str, Any]) -> bytes:

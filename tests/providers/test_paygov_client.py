@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 import pytest
+from paygov_kit import BILL
 
 from payments.money import Money
 from providers.base import (
@@ -16,7 +17,7 @@ from providers.base import (
 from providers.fakes.paygov import DEFAULT_ACCESS_TOKEN, FakePayGov, init_problems
 from providers.fakes.server import CallbackEndpoint
 from providers.paygov import PayGovClient, PayGovError
-from providers.paygov.mapping import BillInfo, FeeLine, receipt_info
+from providers.paygov.mapping import BillInfo, receipt_info
 from providers.paygov.schemas import (
     INIT_HASH_FIELDS,
     QUERY_HASH_FIELDS,
@@ -30,27 +31,6 @@ from providers.paygov.schemas import (
 SECRET = "paygov-test-secret"
 REFERENCE = "TPH12345678901234G01"  # 20 characters, the platform's limit
 INIT_TIME = "20261205091502"
-BILL = BillInfo(
-    dossier_code="000.00.12.H40-261205-0001",
-    procedure_code="1.001234",
-    procedure_name="Cấp Phiếu lý lịch tư pháp",
-    dvc_code=None,
-    agency_code="000.00.12.H40",
-    agency_name="Sở Tư pháp tỉnh Hà Tĩnh",
-    account_number="3761.0.1234567",
-    bank_bin="970415",
-    account_name="SO TU PHAP HA TINH",
-    treasury=True,
-    payer_name="Nguyễn Văn A",
-    payer_id_number="042090000123",
-    payer_address="",
-    description="THANH TOAN HO SO 000.00.12.H40-261205-0001",
-    amount=115_000,
-    lines=(
-        FeeLine("phi", "LLTP", "Phí cung cấp thông tin lý lịch tư pháp", 100_000),
-        FeeLine("le_phi", "LP", "Lệ phí", 15_000),
-    ),
-)
 
 
 class MakeClient(Protocol):
