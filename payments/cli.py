@@ -15,6 +15,7 @@ from payments.demo.cli import demo_cmd
 from payments.errors import DomainError
 from payments.migrate import upgrade
 from payments.outbox.cli import outbox
+from payments.paygov.cli import paygov
 from payments.scheduler import build_scheduler
 from payments.vietqr.cli import vietqr
 from receipts.cli import receipts_cli
@@ -140,7 +141,7 @@ def scheduler_cmd() -> None:
 
 
 # the groups every package owns, beside the root's own
-for group in (demo_cmd, outbox, vietqr, receipts_cli, statements, reconcile_cmd):
+for group in (demo_cmd, outbox, paygov, vietqr, receipts_cli, statements, reconcile_cmd):
     cli.add_command(group)
 
 

@@ -112,7 +112,46 @@ class Settings:
             raise ConfigError(
                 "THUPHI_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL"
             )
+        _check_paygov(self)
         return self
+
+
+# LoaiBanTin values of the requests we send: a result can never carry one of them
+PAYGOV_REQUEST_TYPES = ("INIT", "QUERY", "GET_BILL")
+
+
+def _check_paygov(s: Settings) -> None:
+    """The national platform's five settings beside its base URL, partner code and secret."""
+    urls = {
+        "THUPHI_PAYGOV_URL": s.paygov_url,
+        "THUPHI_PAYGOV_INIT_URL": s.paygov_init_url,
+        "THUPHI_PAYGOV_QUERY_URL": s.paygov_query_url,
+        "THUPHI_PAYGOV_BILL_URL": s.paygov_bill_url,
+    }
+    for name, url in urls.items():
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
+    given = [name for name, url in urls.items() if url]
+    if not given:
+        return
+    if not s.paygov_url:
+        lacking = [name for name, url in list(urls.items())[1:] if not url]
+        if lacking:
+            raise ConfigError(
+                f"{', '.join(lacking)} must be set when THUPHI_PAYGOV_URL (their default base)"
+                " is not"
+            )
+    if not (s.paygov_partner_code and s.paygov_secret):
+        raise ConfigError(
+            f"{given[0]} is set: THUPHI_PAYGOV_PARTNER_CODE and THUPHI_PAYGOV_SECRET are needed"
+        )
+    kind = s.paygov_result_type
+    if kind and (kind.upper() in PAYGOV_REQUEST_TYPES or not kind.replace("_", "").isalnum()):
+        raise ConfigError(
+            "THUPHI_PAYGOV_RESULT_TYPE must be a word other than INIT, QUERY or GET_BILL"
+            f" (the result's LoaiBanTin), not {kind!r}"
+        )
+    # no access token is allowed: [TD] sends the Bearer header only when one is configured
 
 
 def split_secret(value: str) -> list[str]:

@@ -7,6 +7,7 @@ from payments.catalog import models as catalog_models
 from payments.db import Base
 from payments.ops import models as ops_models
 from payments.outbox import models as outbox_models
+from payments.paygov import models as paygov_models
 from payments.payment_requests import models as request_models
 from payments.transactions import models as transaction_models
 from receipts import models as receipt_models
@@ -21,6 +22,7 @@ __all__ = [
     "metadata",
     "ops_models",
     "outbox_models",
+    "paygov_models",
     "receipt_models",
     "reconciliation_models",
     "request_models",

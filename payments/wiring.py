@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
+import reconciliation.console.paygov  # noqa: F401 - puts the request page's portal routes on bp
 from payments.auth.views import bp as auth_bp
 from payments.callbacks.views import bp as callbacks_bp
 from payments.catalog.views import bp as catalog_bp
@@ -21,7 +22,8 @@ from payments.openapi import OPERATIONS, add_operations
 from payments.openapi import bp as openapi_bp
 from payments.outbox.services import run_outbox
 from payments.outbox.webhooks import webhook_subscriber
-from payments.paygov.services import poll_paygov
+from payments.paygov.jobs import bill_subscriber, poll_paygov
+from payments.paygov.services import paygov_configured
 from payments.paygov.views import bp as paygov_bp
 from payments.payment_requests.services import expire_overdue
 from payments.payment_requests.views import bp as requests_bp
@@ -57,6 +59,9 @@ def wire(container: Container) -> None:
     """Register outbox subscribers, jobs, view extensions and gauges in a container (web, CLI,
     scheduler)."""
     container.registry.add(webhook_subscriber(container.settings))
+    if paygov_configured(container.settings):
+        # the platform's own receipt (GET_BILL) of each paid portal payment
+        container.registry.add(bill_subscriber(container.settings))
     # receipts subscribe to paid requests and add their receipts to a request's JSON
     for subscriber in receipt_subscribers(container.settings):
         container.registry.add(subscriber)

@@ -172,7 +172,8 @@ class PaymentPlatform(Protocol):
         self, reference: str, amount: Money, description: str, ip: str
     ) -> InitResult: ...
 
-    def query_status(self, reference: str) -> ProviderEvent: ...
+    # PayGov finds a transaction by its INIT's ThoiGianGD, which the caller stored
+    def query_status(self, reference: str, *, init_time: str) -> ProviderEvent: ...
 
 
 class ResultParser(Protocol):

@@ -112,6 +112,7 @@ def settings(database_url: str) -> Settings:
         secret_key=TEST_SECRET,
         public_url="http://127.0.0.1:5000",
         paygov_secret="paygov-test-secret",
+        paygov_access_token="paygov-test-token",  # the fake platform's default
         pos_secret="pos-test-secret",
         bank_api_key="bank-test-key",
         webhook_secret="webhook-test-secret",

@@ -64,29 +64,22 @@ def _unconfigured(uow: UnitOfWork, provider: str, body: bytes) -> Answer:
 
 
 def handle_paygov_result(body: bytes, *, uow: UnitOfWork, settings: Settings) -> Answer:
-    """PayGov RESULT: verify MaXacThuc, apply, answer {MaLoi, MoTaLoi, …, MaXacThuc}."""
+    """PayGov result: verify MaXacThuc, apply, answer {MaLoi, MoTaLoi, …, MaXacThuc}."""
     if not settings.paygov_secret:
         return _unconfigured(uow, "paygov", body)
+    fields = paygov.request_fields(body)
+    partner = settings.paygov_partner_code
     try:
-        event = paygov.parse_result(body, settings.paygov_secret)
+        event = paygov.parse_result(
+            body, settings.paygov_secret, result_type=settings.paygov_result_type
+        )
     except CallbackRejected as exc:
         record_rejection(uow, "paygov", exc.reason, _safe_payload(body))
-        ack = paygov.build_ack(
-            paygov.request_fields(body),
-            False,
-            settings.paygov_secret,
-            partner_code=settings.paygov_partner_code,
-            message=exc.reason,
-        )
+        ack = paygov.build_ack(fields, False, partner_code=partner, message=exc.reason)
         return _status_for(exc), ack
     result = record_event(event, uow=uow)
-    ack = paygov.build_ack(
-        event,
-        result.accepted,
-        settings.paygov_secret,
-        partner_code=settings.paygov_partner_code,
-        message=None if result.accepted else result.reason,
-    )
+    message = None if result.accepted else result.reason
+    ack = paygov.build_ack(fields, result.accepted, partner_code=partner, message=message)
     return (200 if result.accepted else 409), ack
 
 

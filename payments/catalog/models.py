@@ -79,6 +79,8 @@ class Procedure(Base):
     name: Mapped[str] = mapped_column(String(500))
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("beneficiary_accounts.id"))
+    # the national portal's service code (MaDVC); unset: "<code>.01" as public clients send
+    dvc_code: Mapped[str | None] = mapped_column(String(64))
 
     agency: Mapped[Agency] = relationship()
     account: Mapped[BeneficiaryAccount] = relationship()

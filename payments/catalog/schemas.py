@@ -145,6 +145,7 @@ class ProcedureIn(_Strict):
     name = fields.String(required=True, validate=validate.Length(1, 500))
     agency = fields.String(required=True)
     account = fields.String(required=True)
+    dvc_code = fields.String(load_default=None, validate=validate.Length(1, 64))
     fees = fields.List(fields.Nested(FeeIn), required=True)
 
     @validates_schema

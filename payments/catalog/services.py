@@ -266,6 +266,7 @@ def _upsert_series(uow: UnitOfWork, agency_code: str, template: str, series: str
 def _upsert_procedure(uow: UnitOfWork, p: dict[str, Any]) -> int:
     proc = uow.session.get(Procedure, p["code"]) or Procedure(code=p["code"])
     proc.name, proc.agency_code, proc.account_id = p["name"], p["agency"], p["account"]
+    proc.dvc_code = p.get("dvc_code")
     existing = {fee.code: fee for fee in proc.fees}
     fees = []
     for pos, f in enumerate(p["fees"]):

@@ -221,7 +221,7 @@ def checkout_page(
             qr_version=f"{request.version}.{request.paid_amount}",
             expires_at=as_utc(request.expires_at).astimezone(VN_TZ),
             receipts=_receipts(uow.session, request, settings, extensions) if paid else (),
-            paygov=bool(settings.paygov_url),
+            paygov=bool(settings.paygov_url or settings.paygov_init_url),
             demo=settings.demo,
         )
 

@@ -17,6 +17,7 @@ ADMIN = ("admin", "demo-admin-2026")
 DEMO_PROVIDERS = {
     "paygov_partner_code": "THUPHI",
     "paygov_secret": "demo-paygov-secret",
+    "paygov_access_token": "demo-paygov-token",
     "pos_secret": "demo-pos-secret",
     "bank_api_key": "demo-bank-key",
     "webhook_secret": "demo-webhook-secret",

@@ -75,7 +75,10 @@ def run_demo(host: str, port: int, serve: bool = True) -> None:
     if serve and not settings.paygov_url:
         # the fake national platform runs in this process; its payment page calls us back
         platform = DemoPayGov(
-            settings.paygov_secret, partner_code=settings.paygov_partner_code, public_url=base
+            settings.paygov_secret,
+            partner_code=settings.paygov_partner_code,
+            access_token=settings.paygov_access_token,
+            public_url=base,
         ).start()
         settings = replace(settings, paygov_url=platform.url)
     tax_authority = None

@@ -138,3 +138,7 @@ class PaygovAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_polled_at: Mapped[datetime | None]
     payment_url: Mapped[str | None] = mapped_column(Text)
+    # the INIT's ThoiGianGD as sent: the platform finds the payment by it (each query, GET_BILL)
+    init_time: Mapped[str | None] = mapped_column(String(14))
+    # the platform's receipt PDF once fetched (payments.paygov.models.PaygovBill, by content)
+    bill_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -1,9 +1,8 @@
-"""PayGov RESULT callbacks: verify ``MaXacThuc``, parse into a ``ProviderEvent``, build the ack."""
+"""PayGov result callbacks: verify ``MaXacThuc``, parse into a ``ProviderEvent``, build the ack."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from payments.money import Money
@@ -17,48 +16,56 @@ from providers.base import (
 )
 from providers.paygov import mapping
 from providers.paygov.schemas import (
-    ACK_HASH_FIELDS,
-    MSG_RESULT,
+    REQUEST_TYPES,
     RESULT_HASH_FIELDS,
-    RESULT_REQUIRED,
     SUCCESS,
-    format_time,
     hash_matches,
     parse_amount,
     parse_time,
-    sign_message,
     strip_secrets,
 )
 
 PROVIDER = "paygov"
 ACK_OK_MESSAGE = "Thành công"
-ACK_ERROR_CODE = "99"
-ACK_ERROR_MESSAGE = "Không xử lý được bản tin"  # could not process the message
+ACK_ERROR_CODE = "99"  # [OCPS ppConfirmTransaction] "Các lỗi khác" (other errors)
+ACK_ERROR_MESSAGE = "Các lỗi khác"
+# the fields a result cannot do without; MaGiaoDich, MaNganHang, MaTienTe and ThongTinGiaoDich
+# may be missing (a failed payment has no platform transaction) and hash as empty
+RESULT_REQUIRED = ("LoaiBanTin", "MaLoi", "MaThamChieu", "SoTien", "ThoiGianGD", "MaXacThuc")
 
 
-def parse_result(body: bytes, secret: str) -> ProviderEvent:
-    """Verify and parse a RESULT callback. ``secret`` may hold two comma-separated values.
+def parse_result(body: bytes, secret: str, *, result_type: str = "") -> ProviderEvent:
+    """Verify and parse a result callback. ``secret`` may hold two comma-separated values.
 
-    Raises ``CallbackRejected`` (malformed, unexpected_message, bad_signature). The hash is checked
-    before any field is trusted; ``MaLoi`` "00" is paid, known failures failed, the rest pending.
+    Raises ``CallbackRejected`` (malformed, bad_signature, unexpected_message). The hash is checked
+    before any field is trusted; then parsing is tolerant: ``SoTien`` a string or a number, no
+    ``MaGiaoDich`` on a failure. ``LoaiBanTin`` must be ``result_type`` when one is configured,
+    otherwise anything but a request type (INIT, QUERY, GET_BILL). ``MaLoi`` "00" is paid, known
+    failures failed, anything else pending (the poller asks again).
     """
     message = load_json_object(body)
-    missing = [name for name in RESULT_REQUIRED if not isinstance(message.get(name), str)]
-    if missing:
-        raise CallbackRejected(RejectReason.MALFORMED, f"missing or non-string: {missing}")
+    missing = [name for name in RESULT_REQUIRED if message.get(name) in (None, "")]
+    scalars = all(_scalar(message.get(name)) for name in (*RESULT_HASH_FIELDS, "MaXacThuc"))
+    if missing or not scalars:
+        raise CallbackRejected(RejectReason.MALFORMED, f"missing: {missing}" if missing else "")
     if not hash_matches(message, RESULT_HASH_FIELDS, secret):
         raise CallbackRejected(RejectReason.BAD_SIGNATURE, "MaXacThuc does not match")
-    # a signed status reply has the same hash recipe: only a RESULT may be taken as a callback
-    if message["LoaiBanTin"] != MSG_RESULT:
-        raise CallbackRejected(RejectReason.UNEXPECTED_MESSAGE, "LoaiBanTin is not RESULT")
-    return event_from_message(message, mapping.result_status(message["MaLoi"]))
+    kind = str(message["LoaiBanTin"])
+    # a signed status reply has the same hash recipe: a request type is never a result
+    if (result_type and kind != result_type) or (not result_type and kind in REQUEST_TYPES):
+        raise CallbackRejected(RejectReason.UNEXPECTED_MESSAGE, f"LoaiBanTin {kind!r}")
+    return event_from_message(message, mapping.result_status(str(message["MaLoi"])))
+
+
+def _scalar(value: object) -> bool:
+    return value is None or isinstance(value, str) or type(value) is int
 
 
 def event_from_message(message: Mapping[str, Any], status: TxnStatus) -> ProviderEvent:
-    """A verified RESULT or status reply as a ``ProviderEvent`` (raises ``CallbackRejected``)."""
+    """A verified result or status reply as a ``ProviderEvent`` (raises ``CallbackRejected``)."""
     amount = parse_amount(message.get("SoTien"))
     if amount is None:
-        raise CallbackRejected(RejectReason.MALFORMED, "SoTien is not a positive integer string")
+        raise CallbackRejected(RejectReason.MALFORMED, "SoTien is not a positive whole number")
     occurred_at = parse_time(message.get("ThoiGianGD"))
     if occurred_at is None:
         raise CallbackRejected(RejectReason.MALFORMED, "ThoiGianGD is not yyyyMMddHHmmss")
@@ -87,39 +94,35 @@ def event_from_message(message: Mapping[str, Any], status: TxnStatus) -> Provide
 
 
 def build_ack(
-    request: ProviderEvent | Mapping[str, Any],
+    request: Mapping[str, Any],
     ok: bool,
-    secret: str,
     *,
-    partner_code: str | None = None,
-    error_code: str = ACK_ERROR_CODE,
+    partner_code: str = "",
     message: str | None = None,
-    now: datetime | None = None,
 ) -> dict[str, str]:
-    """The answer PayGov expects to a RESULT: ``{MaLoi, MoTaLoi, MaDoiTac, MaThamChieu, ThoiGianGD,
-    MaXacThuc}``, hashed over ``MaLoi|MaDoiTac|MaThamChieu|ThoiGianGD|secret`` (our choice).
+    """Our answer to a result, as public clients give it: ``{MaLoi, MoTaLoi, MaDoiTac,
+    MaThamChieu, ThoiGianGD, MaXacThuc}`` with the request's own ``ThoiGianGD`` and ``MaXacThuc``
+    echoed [OCPS PayGateUtil.createResponseMessage; TD ConfirmDvcPaymentCommandHandler].
 
-    ``request`` is the parsed event or, when parsing failed, the raw request fields (best effort).
-    ``ThoiGianGD`` is the time of our answer.
+    ``request`` is the raw request fields (``request_fields(body)``), trusted or not: nothing in
+    the ack is a secret or a decision beyond ``ok``.
     """
-    if isinstance(request, ProviderEvent):
-        reference = request.reference or ""
-        partner = partner_code or request.details.get("MaDoiTac", "")
-    else:
-        reference = str(request.get("MaThamChieu") or "")
-        partner = partner_code or str(request.get("MaDoiTac") or "")
-    ack = {
-        "MaLoi": SUCCESS if ok else error_code,
+    return {
+        "MaLoi": SUCCESS if ok else ACK_ERROR_CODE,
         "MoTaLoi": message or (ACK_OK_MESSAGE if ok else ACK_ERROR_MESSAGE),
-        "MaDoiTac": partner,
-        "MaThamChieu": reference,
-        "ThoiGianGD": format_time(now or datetime.now(UTC)),
+        "MaDoiTac": partner_code or _text(request.get("MaDoiTac")),
+        "MaThamChieu": _text(request.get("MaThamChieu")),
+        "ThoiGianGD": _text(request.get("ThoiGianGD")),
+        "MaXacThuc": _text(request.get("MaXacThuc")),
     }
-    return sign_message(ack, ACK_HASH_FIELDS, secret)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def request_fields(body: bytes) -> dict[str, Any]:
-    """Whatever object ``body`` holds (empty when not JSON), for ``build_ack`` after a rejection."""
+    """Whatever object ``body`` holds (empty when not JSON), for ``build_ack``."""
     try:
         return load_json_object(body)
     except CallbackRejected:

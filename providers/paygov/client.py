@@ -18,10 +18,12 @@ from providers.base import (
     ProviderDeclined,
     ProviderEvent,
     ProviderUnavailable,
+    split_secrets,
 )
 from providers.paygov import mapping
 from providers.paygov.callbacks import event_from_message
 from providers.paygov.schemas import (
+    BANK_CODE,
     CHANNEL_INTERNET,
     CURRENCY_VND,
     DEVICE_WEB,
@@ -29,10 +31,11 @@ from providers.paygov.schemas import (
     INIT_HASH_FIELDS,
     INIT_PATH,
     LANGUAGE_VI,
+    MAX_REFERENCE,
     MSG_GET_BILL,
     MSG_INIT,
     MSG_QUERY,
-    PAYMENT_TYPE_FEE,
+    PAYMENT_TYPE,
     QUERY_HASH_FIELDS,
     QUERY_PATH,
     RESULT_HASH_FIELDS,
@@ -40,12 +43,14 @@ from providers.paygov.schemas import (
     VERSION,
     format_time,
     hash_matches,
+    receipt_block,
     sign_message,
     unwrap,
 )
 
 Timeout = float | tuple[float, float]
 RETRYABLE_STATUS = frozenset({502, 503, 504})
+PDF_MAGIC = b"%PDF-"
 
 
 class PayGovError(ProviderDeclined):
@@ -53,7 +58,8 @@ class PayGovError(ProviderDeclined):
 
 
 class PayGovClient:
-    """PayGov adapter. ``secret`` may hold two comma-separated values (first signs)."""
+    """PayGov adapter. ``secret`` and ``access_token`` may each hold two comma-separated values
+    while rotated (the first is sent). The three URLs default to paths under ``base_url``."""
 
     def __init__(
         self,
@@ -63,13 +69,22 @@ class PayGovClient:
         timeout: Timeout = (3.05, 10),
         session: requests.Session | None = None,
         *,
+        init_url: str = "",
+        query_url: str = "",
+        bill_url: str = "",
+        access_token: str = "",
         attempts: int = 3,
         backoff: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        base = base_url.rstrip("/")
+        # [TD DvcPaymentSettings] InitUrl, CheckConfirmUrl, InitReceiptUrl are three settings
+        self.init_url = init_url or base + INIT_PATH
+        self.query_url = query_url or base + QUERY_PATH
+        self.bill_url = bill_url or base + GET_BILL_PATH
         self.partner_code = partner_code
         self._secret = secret
+        self._token = split_secrets(access_token)[0] if access_token.strip(", ") else ""
         self.timeout = timeout
         self.session = session or requests.Session()
         self.attempts = attempts
@@ -77,7 +92,7 @@ class PayGovClient:
         self._sleep = sleep
 
     def __repr__(self) -> str:
-        return f"PayGovClient(base_url={self.base_url!r}, partner_code={self.partner_code!r})"
+        return f"PayGovClient(init_url={self.init_url!r}, partner_code={self.partner_code!r})"
 
     def init_payment(
         self,
@@ -86,50 +101,53 @@ class PayGovClient:
         description: str,
         ip: str,
         *,
-        receipt_info: Mapping[str, Any] | None = None,
-        bank_code: str = "",
-        device: str = DEVICE_WEB,
-        language: str = LANGUAGE_VI,
-        now: datetime | None = None,
+        receipt: Mapping[str, Any] | None = None,
+        init_time: str | None = None,
     ) -> InitResult:
         """Start a payment; return the platform URL the citizen is sent to.
 
-        INIT is not idempotent: it is retried only when the connection failed before anything was
-        sent. A timeout after sending raises ``ProviderUnavailable(request_sent=True)``; the
-        caller should poll ``query_status`` rather than send a second INIT.
+        ``receipt`` is the ``ThongTinBienLai`` block (``schemas.receipt_block``); ``init_time``
+        the ``ThoiGianGD`` to send, which every later query and GET_BILL must repeat (the caller
+        stores it first). INIT is not idempotent: it is retried only when the connection failed
+        before anything was sent; after that ``ProviderUnavailable(request_sent=True)``.
         """
         if int(amount) <= 0:
             raise ValueError("a PayGov payment needs a positive amount")
+        if not 0 < len(reference) <= MAX_REFERENCE:
+            raise ValueError(f"MaThamChieu must have 1 to {MAX_REFERENCE} characters")
         message: dict[str, Any] = {
             "LoaiBanTin": MSG_INIT,
             "PhienBan": VERSION,
             "MaDoiTac": self.partner_code,
             "MaThamChieu": reference,
             "SoTien": str(int(amount)),
-            "LoaiHinhThanhToan": PAYMENT_TYPE_FEE,
+            "LoaiHinhThanhToan": PAYMENT_TYPE,
             "MaKenhThanhToan": CHANNEL_INTERNET,
-            "MaThietBi": device,
-            "NgonNgu": language,
+            "MaThietBi": DEVICE_WEB,
+            "NgonNgu": LANGUAGE_VI,
             "MaTienTe": CURRENCY_VND,
-            "MaNganHang": bank_code,
+            "MaNganHang": BANK_CODE,
             "ThongTinGiaoDich": description,
-            "ThoiGianGD": format_time(now or datetime.now(UTC)),
+            "ThoiGianGD": init_time or format_time(datetime.now(UTC)),
             "Ip": ip,
-            "ThongTinBienLai": dict(receipt_info or {}),
+            "ThongTinBienLai": dict(receipt) if receipt else receipt_block({}, [], []),
         }
-        answer = self._post(INIT_PATH, sign_message(message, INIT_HASH_FIELDS, self._secret), False)
+        signed = sign_message(message, INIT_HASH_FIELDS, self._secret)
+        answer = _answer(self._post(self.init_url, signed, idempotent=False))
         _raise_unless_success(answer)
         url = answer.get("UrlThanhToan")
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise ProviderBadResponse("INIT answer has no UrlThanhToan")
         return InitResult(url=url, raw=answer)
 
-    def query_status(self, reference: str, *, now: datetime | None = None) -> ProviderEvent:
-        """The platform's view of a payment; the reply's ``MaXacThuc`` is verified.
+    def query_status(self, reference: str, *, init_time: str) -> ProviderEvent:
+        """The platform's view of a payment started at ``init_time`` (the INIT's ``ThoiGianGD``:
+        the platform finds the transaction by it). The reply's ``MaXacThuc`` is verified.
 
         ``TrangThaiGD`` 1 paid, 3 pending, 4 failed; anything else pending.
         """
-        answer = self._post(QUERY_PATH, self._lookup_message(MSG_QUERY, reference, now), True)
+        message = self._lookup_message(MSG_QUERY, reference, init_time)
+        answer = _answer(self._post(self.query_url, message, idempotent=True))
         _raise_unless_success(answer)
         if not hash_matches(answer, RESULT_HASH_FIELDS, self._secret):
             raise ProviderBadResponse("status reply MaXacThuc does not match")
@@ -141,30 +159,33 @@ class PayGovClient:
         except CallbackRejected as exc:
             raise ProviderBadResponse(f"status reply unusable: {exc.detail}") from exc
 
-    def get_bill(self, reference: str, *, now: datetime | None = None) -> dict[str, Any]:
-        """The receipt data (``ThongTinBienLai``) the platform holds for a payment."""
-        answer = self._post(GET_BILL_PATH, self._lookup_message(MSG_GET_BILL, reference, now), True)
-        _raise_unless_success(answer)
-        bill = answer.get("ThongTinBienLai")
-        if not isinstance(bill, dict):
-            raise ProviderBadResponse("GET_BILL answer has no ThongTinBienLai")
-        return bill
+    def get_bill(self, reference: str, *, init_time: str) -> bytes:
+        """The platform's receipt of a paid payment, a PDF [TD GetBienLaiDvcPayment writes the
+        answer to a .pdf]. A JSON answer carries the platform's refusal (``PayGovError``)."""
+        message = self._lookup_message(MSG_GET_BILL, reference, init_time)
+        response = self._post(self.bill_url, message, idempotent=True)
+        if 200 <= response.status_code < 300 and response.content.startswith(PDF_MAGIC):
+            return response.content
+        _raise_unless_success(_answer(response))
+        raise ProviderBadResponse("GET_BILL answer is not a PDF")
 
-    def _lookup_message(self, kind: str, reference: str, now: datetime | None) -> dict[str, Any]:
+    def _lookup_message(self, kind: str, reference: str, init_time: str) -> dict[str, Any]:
         message = {
             "LoaiBanTin": kind,
             "PhienBan": VERSION,
             "MaDoiTac": self.partner_code,
             "MaThamChieu": reference,
-            "ThoiGianGD": format_time(now or datetime.now(UTC)),
+            "ThoiGianGD": init_time,
         }
         return sign_message(message, QUERY_HASH_FIELDS, self._secret)
 
-    def _post(self, path: str, message: dict[str, Any], idempotent: bool) -> dict[str, Any]:
+    def _post(self, url: str, message: dict[str, Any], *, idempotent: bool) -> requests.Response:
+        # [TD] every call carries the access token as a Bearer header when one is configured
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         for attempt in range(1, self.attempts + 1):
             try:
                 response = self.session.post(
-                    self.base_url + path, json=message, timeout=self.timeout
+                    url, json=message, headers=headers, timeout=self.timeout
                 )
             except requests.RequestException as exc:
                 sent = not _failed_before_sending(exc)
@@ -172,7 +193,7 @@ class PayGovClient:
                     raise ProviderUnavailable(type(exc).__name__, request_sent=sent) from exc
             else:
                 if response.status_code not in RETRYABLE_STATUS:
-                    return _answer(response)
+                    return response
                 if attempt == self.attempts or not idempotent:
                     raise ProviderUnavailable(f"HTTP {response.status_code}", request_sent=True)
             self._sleep(self.backoff * 2 ** (attempt - 1))
@@ -191,6 +212,8 @@ def _failed_before_sending(exc: requests.RequestException) -> bool:
 
 
 def _answer(response: requests.Response) -> dict[str, Any]:
+    if response.status_code in (401, 403):
+        raise ProviderBadResponse(f"HTTP {response.status_code}: the access token was refused")
     if not 200 <= response.status_code < 300:
         raise ProviderBadResponse(f"HTTP {response.status_code}")
     try:

@@ -1,24 +1,31 @@
-"""PayGov wire format: our reading of the national portal payment platform spec, version 1.0.6.
+"""PayGov wire format: the national portal payment platform, message version 1.0.6, as public
+production clients speak it (the platform's own specification is not public).
 
-Messages are JSON objects with Vietnamese field names; every message carries ``MaXacThuc``, the
-lowercase hex SHA-256 of selected fields joined by ``|``, then ``|`` and the shared secret.
+Sources read (December 2026), cited where a quirk comes from them:
 
-Endpoints (POST, JSON, relative to ``THUPHI_PAYGOV_URL``) and ``LoaiBanTin`` (message type) values:
+- [TD] HuanVu201/DichVuCong_KhoaLuan_PASETO (a provincial one-stop system, C#):
+  ``DichVuCongApi/src/Infrastructure/DvcPayment/{DvcPaymentService.cs, InitDvcPaymentRequest.cs}``,
+  ``Application/Common/DvcPayment/{DvcPaymentSettings.cs, BienLaiDvcPaymentRequest.cs}``,
+  ``Application/Business/YeuCauThanhToanApp/Commands/ConfirmDvcPayment*.cs``;
+- [OCPS] VietOpenCPS/opencps-v2 @829d6d2b (Java): ``modules/pay-gate-integration/src/main/java/
+  org/fds/opencps/paygate/integration/{action/impl/PayGateIntegrationActionImpl.java,
+  util/PayGateUtil.java, util/PayGateTerm.java}``.
+
+Messages are JSON objects with Vietnamese field names; every request carries ``MaXacThuc``, the
+lowercase hex SHA-256 of selected fields joined by ``|``, then ``|`` and the shared secret. Every
+call carries ``Authorization: Bearer <access token>`` when one is configured [TD].
 
 ==================  ===============  ===================================================
-path                LoaiBanTin       answer
+URL (configurable)  LoaiBanTin       answer
 ==================  ===============  ===================================================
-``/api/init``       ``INIT``         ``{MaLoi, MoTaLoi, UrlThanhToan}`` (maybe wrapped)
-``/api/query``      ``QUERY``        status reply, ``LoaiBanTin`` ``QUERY``, + ``TrangThaiGD``
-``/api/get-bill``   ``GET_BILL``     ``{MaLoi, MoTaLoi, MaThamChieu, ThongTinBienLai}``
-(our callback)      ``RESULT``       we answer the ack below
+init                ``INIT``         ``{MaLoi, MoTaLoi, UrlThanhToan}`` (maybe wrapped)
+query (check)       ``QUERY``        the result's fields + ``TrangThaiGD`` (1/3/4)
+receipt (bill)      ``GET_BILL``     the platform's receipt, a PDF [TD]
+(our callback)      deployment's     we answer the ack below
 ==================  ===============  ===================================================
 
 Some platform versions wrap an answer as ``{"error_code": "0", "message": "<the JSON as a
-string>"}``; both forms are accepted everywhere.
-
-``SoTien`` is a decimal string of whole đồng (no scaling). ``MaTienTe`` is ISO 4217 numeric
-``704``. ``ThoiGianGD`` is ``yyyyMMddHHmmss`` in Asia/Ho_Chi_Minh.
+string>"}`` [TD]; both forms are accepted everywhere.
 """
 
 from __future__ import annotations
@@ -36,8 +43,10 @@ from providers.base import split_secrets
 
 VERSION = "1.0.6"
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# [OCPS] yyyyMMddHHmmss; [TD] formats "yyyyMMddhhmmss" (12-hour clock, a bug we do not copy)
 TIME_FORMAT = "%Y%m%d%H%M%S"
 
+# default paths under THUPHI_PAYGOV_URL when the three URLs are not configured one by one
 INIT_PATH = "/api/init"
 QUERY_PATH = "/api/query"
 GET_BILL_PATH = "/api/get-bill"
@@ -45,21 +54,25 @@ GET_BILL_PATH = "/api/get-bill"
 MSG_INIT = "INIT"
 MSG_QUERY = "QUERY"
 MSG_GET_BILL = "GET_BILL"
-MSG_RESULT = "RESULT"
+MSG_RESULT = "RESULT"  # what our fake platform sends; real deployments configure their own
+# a result may carry any LoaiBanTin but these: [OCPS] reads every type from configuration
+REQUEST_TYPES = frozenset({MSG_INIT, MSG_QUERY, MSG_GET_BILL})
 
-CURRENCY_VND = "704"
-LANGUAGE_VI = "vi"
-# Our reading: LoaiHinhThanhToan 1 = pay a fee/charge once; MaKenhThanhToan 1 = internet;
-# MaThietBi 1 = web browser, 2 = mobile app. Empty MaNganHang lets the citizen choose a bank.
-PAYMENT_TYPE_FEE = "1"
-CHANNEL_INTERNET = "1"
-DEVICE_WEB = "1"
-DEVICE_MOBILE = "2"
+# INIT constants, inside the hash [TD InitDvcPaymentRequest.cs]
+PAYMENT_TYPE = "PAY"  # LoaiHinhThanhToan
+CHANNEL_INTERNET = "1"  # MaKenhThanhToan
+DEVICE_WEB = "1"  # MaThietBi
+LANGUAGE_VI = "vi-VN"  # NgonNgu
+CURRENCY_VND = "VND"  # MaTienTe
+BANK_CODE = "PAYMENT"  # MaNganHang: the platform lets the citizen choose
+SERVICE_FEES = "2"  # ThongTinBienLai.MaDichVu: 2 fees (phí, lệ phí), 1 fines
+# ThongTinBienLai.PhiLePhi[].LoaiPhiLePhi [OCPS PayGateTerm: LOAIPHILEPHI_PHI "1", _LEPHI "2"]
+FEE_KIND = {"phi": "1", "le_phi": "2"}
+MAX_REFERENCE = 20  # MaThamChieu [OCPS decodeTransactionId: substring(0, 20)]
 
 SUCCESS = "00"
 
-# The hash recipes, DESIGN §2. The order matters and differs per message.
-INIT_HASH_FIELDS = (
+INIT_FIELDS = (
     "LoaiBanTin",
     "PhienBan",
     "MaDoiTac",
@@ -75,7 +88,10 @@ INIT_HASH_FIELDS = (
     "ThoiGianGD",
     "Ip",
 )
-# PayGov: ThoiGianGD precedes ThongTinGiaoDich in the result hash (unlike INIT)
+# The hash recipes. The order matters and differs per message.
+INIT_HASH_FIELDS = INIT_FIELDS
+# PayGov: ThoiGianGD precedes ThongTinGiaoDich in the result hash, unlike INIT
+# [OCPS PayGateUtil.generateChecksum, TD ConfirmDvcPaymentCommandHandler]
 RESULT_HASH_FIELDS = (
     "LoaiBanTin",
     "MaLoi",
@@ -89,20 +105,72 @@ RESULT_HASH_FIELDS = (
     "ThongTinGiaoDich",
 )
 QUERY_HASH_FIELDS = ("LoaiBanTin", "PhienBan", "MaDoiTac", "MaThamChieu", "ThoiGianGD")
-# Our choice for the ack we return to a RESULT (the spec names its fields, not its hash order):
-# the fields in the order the spec lists them, MoTaLoi left out because it is free text.
-ACK_HASH_FIELDS = ("MaLoi", "MaDoiTac", "MaThamChieu", "ThoiGianGD")
 
-# Fields a RESULT must carry; MaGiaoDich and MaNganHang may be empty for a failed payment.
-RESULT_REQUIRED = (*RESULT_HASH_FIELDS, "MaXacThuc")
+# Every key of ThongTinBienLai, "" where unknown [TD ThongTinBienLaiDvcPayment; OCPS
+# createReceiptInfo]: both also send the fines block (MaLoaiHinhThuPhat … TenNguoiViPham), empty
+# for fees, so we do too.
+RECEIPT_FIELDS = (
+    "MaDichVu",
+    "MaDVC",
+    "TenDVC",
+    "MaTTHC",
+    "TenTTHC",
+    "MaDonVi",
+    "TenDonVi",
+    "MaHoSo",
+    "TKThuHuong",
+    "MaNHThuHuong",
+    "TenTKThuHuong",
+    "MaLoaiHinhThuPhat",
+    "TenLoaiHinhThuPhat",
+    "MaCoQuanQD",
+    "TenCoQuanQD",
+    "KhoBac",
+    "NgayQD",
+    "SoQD",
+    "ThoiGianViPham",
+    "DiaDiemViPham",
+    "TenNguoiViPham",
+    "TaiKhoanThuNSNN",
+    "NoiDungThanhToan",
+    "HoTenNguoiNop",
+    "SoCMNDNguoiNop",
+    "DiaChiNguoiNop",
+    "HuyenNguoiNop",
+    "TinhNguoiNop",
+)
+FEE_LINE_FIELDS = ("LoaiPhiLePhi", "MaPhiLePhi", "TenPhiLePhi", "SoTien")
+PAYMENT_ITEM_FIELDS = ("NoiDung", "SoTien")
+
 SECRET_FIELDS = frozenset({"MaXacThuc"})
-
 _AMOUNT = re.compile(r"[0-9]{1,15}", re.ASCII)
 
 
+def receipt_block(
+    values: Mapping[str, str],
+    fee_lines: Sequence[Mapping[str, str]],
+    payment_items: Sequence[Mapping[str, str]],
+) -> dict[str, Any]:
+    """``ThongTinBienLai`` with every key present: ``values`` over empty strings."""
+    unknown = set(values) - set(RECEIPT_FIELDS)
+    if unknown:
+        raise ValueError(f"not ThongTinBienLai fields: {sorted(unknown)}")
+    block: dict[str, Any] = {name: str(values.get(name, "")) for name in RECEIPT_FIELDS}
+    block["PhiLePhi"] = [{k: str(line.get(k, "")) for k in FEE_LINE_FIELDS} for line in fee_lines]
+    block["DSKhoanNop"] = [
+        {k: str(item.get(k, "")) for k in PAYMENT_ITEM_FIELDS} for item in payment_items
+    ]
+    return block
+
+
+def _hash_part(value: object) -> str:
+    return "" if value is None else str(value)
+
+
 def hash_fields(message: Mapping[str, Any], fields: Sequence[str], secret: str) -> str:
-    """``MaXacThuc``: SHA-256 hex of ``f1|f2|…|fn|secret``; a missing field counts as empty."""
-    parts = ["" if message.get(name) is None else str(message[name]) for name in fields]
+    """``MaXacThuc``: SHA-256 hex of ``f1|f2|…|fn|secret``; a missing field counts as empty, a
+    number as its decimal digits (a result's ``SoTien`` may be a JSON number [OCPS, TD])."""
+    parts = [_hash_part(message.get(name)) for name in fields]
     return hashlib.sha256("|".join([*parts, secret]).encode("utf-8")).hexdigest()
 
 
@@ -129,7 +197,9 @@ def strip_secrets(message: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_amount(value: object) -> int | None:
-    """``SoTien`` as an int of đồng, or None unless it is a plain positive decimal string."""
+    """``SoTien`` as an int of đồng: a plain positive decimal string or a JSON integer."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value < 10**15 else None
     if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
         return None
     amount = int(value)

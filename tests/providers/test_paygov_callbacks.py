@@ -6,13 +6,15 @@ from typing import Any
 
 import pytest
 import requests
+from paygov_kit import BILL
 
 from payments.money import Money
 from providers.base import CallbackRejected, HeaderSource, ProviderEvent, RejectReason, TxnStatus
-from providers.fakes.paygov import FakePayGov
+from providers.fakes.paygov import DEFAULT_ACCESS_TOKEN, FakePayGov
 from providers.fakes.server import CallbackEndpoint
 from providers.paygov import PayGovClient, build_ack, parse_result
 from providers.paygov.callbacks import request_fields
+from providers.paygov.mapping import receipt_info
 from providers.paygov.schemas import RESULT_HASH_FIELDS, sign_message
 
 SECRET = "paygov-test-secret"
@@ -110,10 +112,43 @@ def test_a_result_signed_with_the_old_secret_verifies_during_rotation() -> None:
     assert parse_result(body(result(secret="old")), "new,old").status is TxnStatus.PAID
 
 
-def test_a_signed_status_reply_cannot_be_replayed_as_a_result() -> None:
+@pytest.mark.parametrize("kind", ["QUERY", "INIT", "GET_BILL"])
+def test_a_signed_request_type_cannot_be_replayed_as_a_result(kind: str) -> None:
     with pytest.raises(CallbackRejected) as caught:
-        parse_result(body(result(LoaiBanTin="QUERY")), SECRET)
+        parse_result(body(result(LoaiBanTin=kind)), SECRET)
     assert caught.value.reason is RejectReason.UNEXPECTED_MESSAGE
+
+
+@pytest.mark.parametrize("kind", ["RESULT", "CONFIRM", "PAYMENT_RESULT"])
+def test_any_other_loai_ban_tin_is_a_result_unless_one_is_configured(kind: str) -> None:
+    assert parse_result(body(result(LoaiBanTin=kind)), SECRET).status is TxnStatus.PAID
+    assert parse_result(body(result(LoaiBanTin=kind)), SECRET, result_type=kind).amount
+
+
+def test_a_configured_result_type_refuses_every_other_one() -> None:
+    with pytest.raises(CallbackRejected) as caught:
+        parse_result(body(result(LoaiBanTin="RESULT")), SECRET, result_type="CONFIRM")
+    assert caught.value.reason is RejectReason.UNEXPECTED_MESSAGE
+
+
+def test_a_numeric_so_tien_is_hashed_as_its_digits_and_accepted() -> None:
+    event = parse_result(body(result(SoTien=115000)), SECRET)
+
+    assert event.amount == Money(115_000)
+
+
+def test_a_failed_result_may_leave_out_ma_giao_dich_and_ma_tien_te() -> None:
+    message = {k: v for k, v in result(MaLoi="01").items() if k not in ("MaGiaoDich", "MaTienTe")}
+    event = parse_result(body(sign_message(message, RESULT_HASH_FIELDS, SECRET)), SECRET)
+
+    assert (event.status, event.currency) == (TxnStatus.FAILED, "VND")
+    assert event.provider_txn_id == "TP26ABCDEFGH7:01:20261123091502"
+
+
+def test_the_signature_is_checked_before_the_fields_are_parsed() -> None:
+    with pytest.raises(CallbackRejected) as caught:
+        parse_result(body({**result(), "ThoiGianGD": "garbage"}), SECRET)
+    assert caught.value.reason is RejectReason.BAD_SIGNATURE
 
 
 @pytest.mark.parametrize(
@@ -122,11 +157,11 @@ def test_a_signed_status_reply_cannot_be_replayed_as_a_result() -> None:
         b"not json",
         b"\xff\xfe",
         b"[1, 2]",
-        body({k: v for k, v in result().items() if k != "MaGiaoDich"}),
+        body({k: v for k, v in result().items() if k != "MaThamChieu"}),
         body({k: v for k, v in result().items() if k != "MaXacThuc"}),
-        body({**result(), "SoTien": 115000}),
+        body({**result(), "SoTien": [115000]}),
     ],
-    ids=["text", "bytes", "list", "missing-field", "missing-hash", "numeric-amount"],
+    ids=["text", "bytes", "list", "missing-reference", "missing-hash", "list-amount"],
 )
 def test_malformed_results_are_rejected(raw: bytes) -> None:
     with pytest.raises(CallbackRejected) as caught:
@@ -134,9 +169,11 @@ def test_malformed_results_are_rejected(raw: bytes) -> None:
     assert caught.value.reason is RejectReason.MALFORMED
 
 
-@pytest.mark.parametrize("amount", ["115000.5", "-115000", "1e5", "", "0", " 115000", "１１５"])
+@pytest.mark.parametrize(
+    "amount", ["115000.5", "-115000", "1e5", "0", " 115000", "１１５", 0, -5, True, 115000.0]
+)
 def test_a_correctly_signed_amount_that_is_not_a_positive_integer_string_is_rejected(
-    amount: str,
+    amount: object,
 ) -> None:
     with pytest.raises(CallbackRejected) as caught:
         parse_result(body(result(SoTien=amount)), SECRET)
@@ -149,27 +186,25 @@ def test_a_malformed_transaction_time_is_rejected(when: str) -> None:
         parse_result(body(result(ThoiGianGD=when)), SECRET)
 
 
-def test_the_ack_is_hashed_over_ma_loi_ma_doi_tac_ma_tham_chieu_thoi_gian_gd() -> None:
-    event = parse_result(body(result()), SECRET)
-    now = datetime(2026, 11, 23, 2, 15, 5, tzinfo=UTC)
+def test_the_ack_echoes_the_results_thoi_gian_gd_and_ma_xac_thuc_as_public_clients_do() -> None:
+    message = result()
 
-    ack = build_ack(event, True, SECRET, now=now)
+    ack = build_ack(request_fields(body(message)), True, partner_code="THUPHI")
 
-    joined = f"00|THUPHI|TP26ABCDEFGH7|20261123091505|{SECRET}"
     assert ack == {
         "MaLoi": "00",
         "MoTaLoi": "Thành công",
         "MaDoiTac": "THUPHI",
         "MaThamChieu": "TP26ABCDEFGH7",
-        "ThoiGianGD": "20261123091505",
-        "MaXacThuc": hashlib.sha256(joined.encode()).hexdigest(),
+        "ThoiGianGD": "20261123091502",
+        "MaXacThuc": message["MaXacThuc"],
     }
 
 
 def test_a_negative_ack_can_be_built_from_the_raw_fields_of_a_rejected_request() -> None:
     fields = request_fields(body(result(secret="forged")))
 
-    ack = build_ack(fields, False, f"{SECRET},old")
+    ack = build_ack(fields, False)
 
     assert ack["MaLoi"] == "99"
     assert ack["MaThamChieu"] == "TP26ABCDEFGH7"
@@ -187,9 +222,9 @@ def callback_endpoint(events: list[ProviderEvent]) -> Iterator[CallbackEndpoint]
         try:
             event = parse_result(raw, SECRET)
         except CallbackRejected:
-            return 200, build_ack(request_fields(raw), False, SECRET)
+            return 200, build_ack(request_fields(raw), False)
         events.append(event)
-        return 200, build_ack(event, True, SECRET)
+        return 200, build_ack(request_fields(raw), True)
 
     with CallbackEndpoint(handle) as endpoint:
         yield endpoint
@@ -204,8 +239,13 @@ def test_paying_on_the_fake_platform_page_posts_a_signed_result_to_our_callback(
     with FakePayGov(
         SECRET, callback_url=callback_endpoint.url, return_url="https://thuphi.test/done"
     ) as fake:
-        client = PayGovClient(fake.url, "THUPHI", SECRET, timeout=(1, 5))
-        url = client.init_payment("TP26ABCDEFGH7", Money(115_000), "Nop phi", "203.0.113.7").url
+        client = PayGovClient(
+            fake.url, "THUPHI", SECRET, timeout=(1, 5), access_token=DEFAULT_ACCESS_TOKEN
+        )
+        receipt = receipt_info(BILL)
+        url = client.init_payment(
+            "TP26ABCDEFGH7", Money(115_000), "Nop phi", "203.0.113.7", receipt=receipt
+        ).url
         client.session.close()
         page = requests.get(url, timeout=5)
         answer = requests.post(url, data={"outcome": button}, allow_redirects=False, timeout=5)

@@ -1,10 +1,10 @@
 import hashlib
-import re
 import socket
 from collections.abc import Iterator
 from typing import Any, Protocol
 
 import pytest
+from paygov_kit import BILL
 
 from payments.money import Money
 from providers.base import (
@@ -14,11 +14,14 @@ from providers.base import (
     ProviderUnavailable,
     TxnStatus,
 )
-from providers.fakes.paygov import FakePayGov
+from providers.fakes.paygov import DEFAULT_ACCESS_TOKEN, FakePayGov, init_problems
 from providers.fakes.server import CallbackEndpoint
 from providers.paygov import PayGovClient, PayGovError
+from providers.paygov.mapping import BillInfo, receipt_info
 from providers.paygov.schemas import (
     INIT_HASH_FIELDS,
+    QUERY_HASH_FIELDS,
+    RECEIPT_FIELDS,
     RESULT_HASH_FIELDS,
     hash_fields,
     hash_matches,
@@ -26,7 +29,8 @@ from providers.paygov.schemas import (
 )
 
 SECRET = "paygov-test-secret"
-REFERENCE = "TP26ABCDEFGH7"
+REFERENCE = "TPH12345678901234G01"  # 20 characters, the platform's limit
+INIT_TIME = "20261205091502"
 
 
 class MakeClient(Protocol):
@@ -39,12 +43,21 @@ def fake() -> Iterator[FakePayGov]:
         yield server
 
 
+def accepted_or_problems(fake: FakePayGov) -> list[str]:
+    return fake.refused[-1] if fake.refused else []
+
+
 @pytest.fixture
 def make_client(fake: FakePayGov) -> Iterator[MakeClient]:
     clients: list[PayGovClient] = []
 
     def make(**overrides: Any) -> PayGovClient:
-        options: dict[str, Any] = {"timeout": (1, 2), "sleep": lambda seconds: None, **overrides}
+        options: dict[str, Any] = {
+            "timeout": (1, 2),
+            "sleep": lambda seconds: None,
+            "access_token": DEFAULT_ACCESS_TOKEN,
+            **overrides,
+        }
         client = PayGovClient(
             options.pop("base_url", fake.url), "THUPHI", options.pop("secret", SECRET), **options
         )
@@ -57,7 +70,14 @@ def make_client(fake: FakePayGov) -> Iterator[MakeClient]:
 
 
 def init(client: PayGovClient, reference: str = REFERENCE, amount: int = 115_000) -> InitResult:
-    return client.init_payment(reference, Money(amount), "Nop phi LLTP", "203.0.113.7")
+    return client.init_payment(
+        reference,
+        Money(amount),
+        BILL.description,
+        "203.0.113.7",
+        receipt=receipt_info(BILL),
+        init_time=INIT_TIME,
+    )
 
 
 def test_init_hash_follows_the_documented_field_order() -> None:
@@ -81,19 +101,145 @@ def test_init_returns_the_platform_payment_url_in_either_answer_format(
     assert result.raw["MaLoi"] == "00"
 
 
-def test_init_sends_a_signed_version_1_0_6_message_with_whole_dong(
+def test_init_sends_the_real_clients_constants_signed_with_a_bearer_token(
     fake: FakePayGov, make_client: MakeClient
 ) -> None:
     init(make_client(), amount=115_000)
 
-    sent = fake.requests[0].json()
-    assert fake.requests[0].path == "/api/init"
-    assert sent["LoaiBanTin"] == "INIT"
-    assert sent["PhienBan"] == "1.0.6"
-    assert sent["SoTien"] == "115000"
-    assert sent["MaTienTe"] == "704"
-    assert re.fullmatch(r"20\d{12}", sent["ThoiGianGD"])
+    request = fake.requests[0]
+    sent = request.json()
+    assert request.path == "/api/init"
+    assert request.headers["Authorization"] == f"Bearer {DEFAULT_ACCESS_TOKEN}"
+    assert {k: sent[k] for k in INIT_HASH_FIELDS} == {
+        "LoaiBanTin": "INIT",
+        "PhienBan": "1.0.6",
+        "MaDoiTac": "THUPHI",
+        "MaThamChieu": REFERENCE,
+        "SoTien": "115000",
+        "LoaiHinhThanhToan": "PAY",
+        "MaKenhThanhToan": "1",
+        "MaThietBi": "1",
+        "NgonNgu": "vi-VN",
+        "MaTienTe": "VND",
+        "MaNganHang": "PAYMENT",
+        "ThongTinGiaoDich": BILL.description,
+        "ThoiGianGD": INIT_TIME,
+        "Ip": "203.0.113.7",
+    }
     assert hash_matches(sent, INIT_HASH_FIELDS, SECRET)
+    assert accepted_or_problems(fake) == []
+
+
+def test_init_carries_every_receipt_key_with_the_beneficiary_and_fee_kinds(
+    fake: FakePayGov, make_client: MakeClient
+) -> None:
+    init(make_client())
+
+    block = fake.requests[0].json()["ThongTinBienLai"]
+    assert list(block)[: len(RECEIPT_FIELDS)] == list(RECEIPT_FIELDS)
+    assert all(isinstance(block[k], str) for k in RECEIPT_FIELDS)
+    assert (block["MaDichVu"], block["MaDVC"], block["MaTTHC"]) == ("2", "1.001234.01", "1.001234")
+    assert (block["TKThuHuong"], block["MaNHThuHuong"], block["TenTKThuHuong"]) == (
+        "3761.0.1234567",
+        "970415",
+        "SO TU PHAP HA TINH",
+    )
+    assert (block["MaDonVi"], block["MaHoSo"]) == ("000.00.12.H40", BILL.dossier_code)
+    assert block["TaiKhoanThuNSNN"] == "3761.0.1234567"  # a treasury account
+    assert (block["HoTenNguoiNop"], block["SoCMNDNguoiNop"]) == ("Nguyễn Văn A", "042090000123")
+    assert (block["DiaChiNguoiNop"], block["HuyenNguoiNop"], block["SoQD"]) == ("", "", "")
+    assert block["PhiLePhi"] == [
+        {
+            "LoaiPhiLePhi": "1",
+            "MaPhiLePhi": "LLTP",
+            "TenPhiLePhi": "Phí cung cấp thông tin lý lịch tư pháp",
+            "SoTien": "100000",
+        },
+        {"LoaiPhiLePhi": "2", "MaPhiLePhi": "LP", "TenPhiLePhi": "Lệ phí", "SoTien": "15000"},
+    ]
+    assert block["DSKhoanNop"] == [{"NoiDung": BILL.description, "SoTien": "115000"}]
+
+
+def test_a_catalog_dvc_code_is_sent_as_ma_dvc() -> None:
+    block = receipt_info(BillInfo(**{**BILL.__dict__, "dvc_code": "1.001234.000.00.12.H40"}))
+
+    assert block["MaDVC"] == "1.001234.000.00.12.H40"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"NgonNgu": "vi"}, "NgonNgu must be 'vi-VN'"),
+        ({"MaTienTe": "704"}, "MaTienTe must be 'VND'"),
+        ({"LoaiHinhThanhToan": "1"}, "LoaiHinhThanhToan must be 'PAY'"),
+        ({"MaNganHang": ""}, "MaNganHang must be 'PAYMENT'"),
+        ({"MaThamChieu": "X" * 21}, "MaThamChieu must have 1 to 20 characters"),
+        ({"Ip": None}, "missing Ip"),
+        ({"ThongTinBienLai.KhoBac": None}, "ThongTinBienLai.KhoBac missing"),
+        ({"ThongTinBienLai.TKThuHuong": ""}, "no beneficiary account"),
+        ({"ThongTinBienLai.MaDichVu": "1"}, "MaDichVu must be '2'"),
+        ({"ThongTinBienLai.PhiLePhi": []}, "PhiLePhi must be a non-empty list"),
+    ],
+)
+def test_the_fake_platform_refuses_an_init_missing_a_field_or_with_a_wrong_constant(
+    fake: FakePayGov, make_client: MakeClient, change: dict[str, Any], problem: str
+) -> None:
+    init(make_client())
+    message = dict(fake.requests[0].json())
+    message["ThongTinBienLai"] = dict(message["ThongTinBienLai"])
+    for key, value in change.items():
+        target = message["ThongTinBienLai"] if key.startswith("ThongTinBienLai.") else message
+        name = key.removeprefix("ThongTinBienLai.")
+        if value is None:
+            del target[name]
+        else:
+            target[name] = value
+
+    assert any(problem in p for p in init_problems(message, "THUPHI")), init_problems(
+        message, "THUPHI"
+    )
+
+
+def test_a_refused_init_is_a_platform_error_with_the_problems(
+    fake: FakePayGov, make_client: MakeClient
+) -> None:
+    client = make_client()
+    with pytest.raises(PayGovError) as caught:
+        client.init_payment(REFERENCE, Money(115_000), "x", "203.0.113.7", init_time=INIT_TIME)
+    assert caught.value.provider_code == "96"
+    assert any("no beneficiary account" in p for p in fake.refused[0])
+
+
+@pytest.mark.parametrize("token", ["", "not-the-token"], ids=["missing", "wrong"])
+def test_a_call_without_the_right_bearer_token_is_refused(
+    fake: FakePayGov, make_client: MakeClient, token: str
+) -> None:
+    with pytest.raises(ProviderBadResponse, match="401"):
+        init(make_client(access_token=token))
+    assert fake.payments == {}
+    assert ("Authorization" in fake.requests[0].headers) is bool(token)
+
+
+def test_the_first_of_two_rotating_access_tokens_is_sent(
+    fake: FakePayGov, make_client: MakeClient
+) -> None:
+    assert init(make_client(access_token=f"{DEFAULT_ACCESS_TOKEN},old-token")).url
+
+
+def test_three_configured_urls_replace_the_base(make_client: MakeClient) -> None:
+    paths = ("/dvcqg/init", "/dvcqg/check-confirm", "/dvcqg/receipt")
+    with FakePayGov(SECRET, partner_code="THUPHI", paths=paths) as fake:
+        urls = {
+            k: fake.url + p
+            for k, p in zip(("init_url", "query_url", "bill_url"), paths, strict=True)
+        }
+        client = make_client(base_url="", **urls)
+        init(client)
+        fake.complete(REFERENCE)
+        assert client.query_status(REFERENCE, init_time=INIT_TIME).status is TxnStatus.PAID
+        assert client.get_bill(REFERENCE, init_time=INIT_TIME).startswith(b"%PDF-")
+        assert [r.path for r in fake.requests] == list(paths)
+        assert all(r.headers["Authorization"].startswith("Bearer ") for r in fake.requests)
 
 
 def test_init_refused_by_the_platform_raises_its_error_code(
@@ -189,7 +335,7 @@ def test_query_maps_trang_thai_gd_and_unknown_is_pending(
     init(client)
     settle(fake, outcome)
 
-    event = client.query_status(REFERENCE)
+    event = client.query_status(REFERENCE, init_time=INIT_TIME)
 
     assert event.status is status
     assert (event.provider, event.reference, event.kind) == ("paygov", REFERENCE, EventKind.PAYMENT)
@@ -204,7 +350,7 @@ def test_a_paid_query_carries_the_platform_transaction_id(
     init(client)
     fake.complete(REFERENCE)
 
-    event = client.query_status(REFERENCE)
+    event = client.query_status(REFERENCE, init_time=INIT_TIME)
 
     assert event.provider_txn_id == fake.payments[REFERENCE].txn_id
     assert event.details["MaGiaoDich"] == event.provider_txn_id
@@ -219,7 +365,7 @@ def test_a_query_reply_with_a_forged_hash_is_not_trusted(
     fake.forge_replies = True
 
     with pytest.raises(ProviderBadResponse, match="MaXacThuc"):
-        client.query_status(REFERENCE)
+        client.query_status(REFERENCE, init_time=INIT_TIME)
 
 
 def test_query_is_retried_after_a_503_because_it_is_safe(
@@ -229,7 +375,7 @@ def test_query_is_retried_after_a_503_because_it_is_safe(
     init(client)
     fake.fail_next = 1
 
-    assert client.query_status(REFERENCE).status is TxnStatus.PENDING
+    assert client.query_status(REFERENCE, init_time=INIT_TIME).status is TxnStatus.PENDING
     assert [r.path for r in fake.requests] == ["/api/init", "/api/query", "/api/query"]
 
 
@@ -241,12 +387,12 @@ def test_query_works_with_the_wrapped_answer_format(
     fake.complete(REFERENCE)
     fake.wrapped = True
 
-    assert client.query_status(REFERENCE).status is TxnStatus.PAID
+    assert client.query_status(REFERENCE, init_time=INIT_TIME).status is TxnStatus.PAID
 
 
 def test_query_of_an_unknown_reference_raises_the_platform_code(make_client: MakeClient) -> None:
     with pytest.raises(PayGovError) as caught:
-        make_client().query_status("TP26UNKNOWN00")
+        make_client().query_status("TP26UNKNOWN00", init_time=INIT_TIME)
     assert caught.value.provider_code == "14"
 
 
@@ -256,21 +402,59 @@ def test_query_gives_up_when_the_platform_stays_down(
     fake.down = True
 
     with pytest.raises(ProviderUnavailable):
-        make_client(attempts=2).query_status(REFERENCE)
+        make_client(attempts=2).query_status(REFERENCE, init_time=INIT_TIME)
     assert len(fake.requests) == 2
 
 
-def test_get_bill_returns_the_receipt_information(
+def test_a_query_with_another_thoi_gian_gd_than_the_init_finds_nothing(
     fake: FakePayGov, make_client: MakeClient
 ) -> None:
     client = make_client()
-    client.init_payment(
-        REFERENCE, Money(115_000), "Nop phi", "203.0.113.7", receipt_info={"HoTen": "Nguyễn Văn A"}
+    init(client)
+    fake.complete(REFERENCE)
+
+    with pytest.raises(PayGovError) as caught:
+        client.query_status(REFERENCE, init_time="20261205101010")
+    assert caught.value.provider_code == "14"
+    sent = fake.requests[-1].json()
+    assert sent == sign_message(
+        {
+            "LoaiBanTin": "QUERY",
+            "PhienBan": "1.0.6",
+            "MaDoiTac": "THUPHI",
+            "MaThamChieu": REFERENCE,
+            "ThoiGianGD": "20261205101010",
+        },
+        QUERY_HASH_FIELDS,
+        SECRET,
     )
 
-    bill = client.get_bill(REFERENCE)
 
-    assert bill == {"HoTen": "Nguyễn Văn A", "SoTien": "115000"}
+def test_get_bill_returns_the_platform_receipt_pdf(
+    fake: FakePayGov, make_client: MakeClient
+) -> None:
+    client = make_client()
+    init(client)
+    fake.complete(REFERENCE)
+
+    pdf = client.get_bill(REFERENCE, init_time=INIT_TIME)
+
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert REFERENCE.encode() in pdf
+    sent = fake.requests[-1].json()
+    assert (sent["LoaiBanTin"], sent["ThoiGianGD"]) == ("GET_BILL", INIT_TIME)
+    assert hash_matches(sent, QUERY_HASH_FIELDS, SECRET)
+
+
+def test_get_bill_of_an_unpaid_payment_raises_the_platform_code(
+    fake: FakePayGov, make_client: MakeClient
+) -> None:
+    client = make_client()
+    init(client)
+
+    with pytest.raises(PayGovError) as caught:
+        client.get_bill(REFERENCE, init_time=INIT_TIME)
+    assert caught.value.provider_code == "15"
 
 
 def test_the_client_repr_hides_the_secret(make_client: MakeClient) -> None:
@@ -284,7 +468,7 @@ def signed_reply(**overrides: Any) -> dict[str, Any]:
         "MaDoiTac": "THUPHI",
         "MaThamChieu": REFERENCE,
         "SoTien": "115000",
-        "MaTienTe": "704",
+        "MaTienTe": "VND",
         "MaGiaoDich": "PG1",
         "MaNganHang": "970436",
         "ThoiGianGD": "20261123091502",
@@ -312,15 +496,15 @@ def test_unusable_status_replies_are_bad_responses(
     with CallbackEndpoint(lambda raw, headers: (status, document)) as platform:
         client = PayGovClient(platform.url, "THUPHI", SECRET, timeout=(1, 2))
         with pytest.raises(ProviderBadResponse, match=match):
-            client.query_status(REFERENCE)
+            client.query_status(REFERENCE, init_time=INIT_TIME)
         client.session.close()
 
 
-def test_a_bill_answer_without_receipt_information_is_a_bad_response() -> None:
+def test_a_bill_answer_that_is_not_a_pdf_is_a_bad_response() -> None:
     with CallbackEndpoint(lambda raw, headers: (200, {"MaLoi": "00"})) as platform:
         client = PayGovClient(platform.url, "THUPHI", SECRET, timeout=(1, 2))
-        with pytest.raises(ProviderBadResponse, match="ThongTinBienLai"):
-            client.get_bill(REFERENCE)
+        with pytest.raises(ProviderBadResponse, match="not a PDF"):
+            client.get_bill(REFERENCE, init_time=INIT_TIME)
         client.session.close()
 
 
