@@ -15,7 +15,7 @@ from reconciliation.parsers import (
     parse_statements,
 )
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "statements" / "camt053"
+SHARED = Path(__file__).resolve().parent / "fixtures" / "public" / "camt053"
 
 
 def shared(name: str) -> bytes:

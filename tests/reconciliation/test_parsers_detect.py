@@ -16,7 +16,7 @@ from reconciliation.parsers import (
 )
 
 HERE = Path(__file__).parent / "fixtures"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "statements"
+SHARED = Path(__file__).resolve().parent / "fixtures" / "public"
 GENERIC = b"booking_date,value_date,amount,description,bank_reference,counterparty_name,\
 counterparty_account,balance\n2026-11-01,,5,x,,,,\n"
 

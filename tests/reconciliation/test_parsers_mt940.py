@@ -14,8 +14,8 @@ from reconciliation.parsers import (
     parse_statements,
 )
 
-# <repo>/../shared: the same layout on a developer machine and in CI.
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "statements" / "mt940"
+# Copies of public samples (fixtures/public/README.md says where each comes from).
+SHARED = Path(__file__).resolve().parent / "fixtures" / "public" / "mt940"
 ALL_FIXTURES = sorted(p.name for p in SHARED.glob("*") if not p.name.startswith("LICENSE"))
 
 
