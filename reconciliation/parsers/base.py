@@ -28,6 +28,7 @@ way. The fingerprint is scoped to one account: the importer must key it with the
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, make_dataclass
@@ -95,6 +96,29 @@ class ParsedStatement:
     period_start: date | None
     period_end: date | None
     lines: list[ParsedLine] = field(default_factory=list)
+    # what the reader noticed without refusing the file (a balance that does not add up, …)
+    warnings: tuple[str, ...] = ()
+
+
+_CURRENCY_CODES = "VND|USD|EUR|GBP|JPY|CNY|KRW|SGD|THB|AUD|CHF|HUF|PLN|DEM|CAD|HKD"
+_ACCOUNT_CURRENCY = re.compile(
+    rf"^(?:{_CURRENCY_CODES})(?=[\s\d])|(?<=[\s\d.\-])(?:{_CURRENCY_CODES})$"
+)
+
+
+def normalise_account(raw: str) -> str:
+    """An account identifier as it is compared with the catalog's number: the part after a
+    ``BIC/`` or ``bank code/`` prefix, a currency code at either end dropped, then letters and
+    digits only, upper case ("ICBVVNVX/3761.0.1234567 VND" → "376101234567")."""
+    text = unicodedata.normalize("NFKC", raw).strip().upper()
+    parts = [part.strip() for part in text.split("/") if part.strip()]
+    text = parts[-1] if parts else ""
+    text = _ACCOUNT_CURRENCY.sub("", text).strip()
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+def same_account(statement_account: str, catalog_number: str) -> bool:
+    return normalise_account(statement_account) == normalise_account(catalog_number)
 
 
 def normalise_description(text: str) -> str:
@@ -192,6 +216,7 @@ def merge_statements(statements: list[ParsedStatement]) -> ParsedStatement:
         period_start=min(starts) if starts else None,
         period_end=max(ends) if ends else None,
         lines=[line for s in statements for line in s.lines],
+        warnings=tuple(w for s in statements for w in s.warnings),
     )
 
 
