@@ -46,6 +46,10 @@ class StatementFormatError(ValueError):
         super().__init__(f"line {line_no}: {message}" if line_no is not None else message)
 
 
+class StatementTooLarge(StatementFormatError):
+    """The file exceeds a resource limit (inflated size, rows, columns, parse time): HTTP 413."""
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedLine:
     """One statement line. ``amount`` is signed (credits positive) in the currency's minor unit."""
@@ -227,11 +231,85 @@ def period_of(lines: list[ParsedLine]) -> tuple[date | None, date | None]:
     return min(dates), max(dates)
 
 
+# TCVN 5712:1993 "TCVN3" (ABC): the byte of each Vietnamese letter in the lower half of the
+# font pair (upper-case toned letters live in a separate font and reuse these bytes).
+_TCVN3_LETTERS = (
+    "b5à b6ả b7ã b8á b9ạ a8ă bbằ bcẳ bdẵ beắ c6ặ a9â c7ầ c8ẩ c9ẫ caấ cbậ a7Đ aeđ ccè ceẻ cfẽ "
+    "d0é d1ẹ aaê d2ề d3ể d4ễ d5ế d6ệ d7ì d8ỉ dcĩ ddí deị dfò e1ỏ e2õ e3ó e4ọ abô e5ồ e6ổ e7ỗ "
+    "e8ố e9ộ acơ eaờ ebở ecỡ edớ eeợ efù f1ủ f2ũ f3ú f4ụ adư f5ừ f6ử f7ữ f8ứ f9ự faỳ fbỷ fcỹ "
+    "fdý feỵ a1Ă a2Â a3Ê a4Ô a5Ơ a6Ư"
+)
+_TCVN3 = {int(item[:2], 16): item[2:] for item in _TCVN3_LETTERS.split()}
+_VIETNAMESE = frozenset(
+    unicodedata.normalize("NFC", "".join(_TCVN3.values()) + "ÀÁẢÃẠÈÉẺẼẸÌÍỈĨỊÒÓỎÕỌÙÚỦŨỤỲÝỶỸỴ")
+    + "ĂÂÊÔƠƯăâêôơưĐđ"
+)
+
+
+def _tcvn3(data: bytes) -> str:
+    out = []
+    for i, byte in enumerate(data):
+        if byte < 0x80:
+            out.append(chr(byte))
+        elif (letter := _TCVN3.get(byte)) is not None:
+            out.append(letter)
+        else:
+            raise UnicodeDecodeError("tcvn3", data, i, i + 1, "not a TCVN3 letter")
+    return "".join(out)
+
+
+def _legacy(data: bytes) -> str | None:
+    """Windows-1258 or TCVN3, whichever reads as more Vietnamese letters; None if neither."""
+    best: tuple[float, str] | None = None
+    for decode in (lambda b: b.decode("cp1258"), _tcvn3):
+        try:
+            text = unicodedata.normalize("NFC", decode(data))
+        except UnicodeDecodeError:
+            continue
+        high = [ch for ch in text if not ch.isascii()]
+        score = sum(ch in _VIETNAMESE for ch in high) / len(high) if high else 1.0
+        if best is None or score > best[0]:
+            best = (score, text)
+    return best[1] if best and best[0] >= 0.5 else None
+
+
+def _looks_utf16(data: bytes) -> str | None:
+    """UTF-16 without a BOM: most of its high (or low) bytes are zero, as ASCII dominates."""
+    head = data[:400]
+    if len(head) < 16:
+        return None
+    half = len(head) // 2
+    if head[1::2].count(0) >= 0.4 * half and head[0::2].count(0) == 0:
+        return "utf-16-le"
+    if head[0::2].count(0) >= 0.4 * half and head[1::2].count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
 def decode_text(data: bytes) -> str:
-    """Text of a CSV/MT940 upload: UTF-8 (BOM optional), or UTF-16 when a BOM says so."""
-    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    """Text of a CSV/MT940 upload, in the encodings banks really use: UTF-8 (BOM optional),
+    UTF-16 (with a BOM, or recognised by its zero bytes), Windows-1258 and TCVN3 (ABC).
+
+    A NUL character, or bytes no encoding reads, reject the file naming the line.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        encoding = _looks_utf16(data) or "utf-8"
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line_no = data[: exc.start].count(b"\n") + 1 if encoding != "utf-16" else None
-        raise StatementFormatError(f"the file is not valid {encoding} text", line_no) from None
+        legacy = None if encoding.startswith("utf-16") else _legacy(data)
+        if legacy is None:
+            line_no = data[: exc.start].count(b"\n") + 1 if encoding.startswith("utf-8") else None
+            raise StatementFormatError(
+                "the file is not text in a known encoding (UTF-8, UTF-16, Windows-1258, TCVN3)",
+                line_no,
+            ) from None
+        text = legacy
+    if "\x00" in text:
+        line_no = text.count("\n", 0, text.index("\x00")) + 1
+        raise StatementFormatError("the line holds a NUL character", line_no)
+    return text.removeprefix("\ufeff")
