@@ -34,8 +34,8 @@ class Budget:
 
     __slots__ = ("deadline",)
 
-    def __init__(self, seconds: float = PARSE_SECONDS) -> None:
-        self.deadline = time.monotonic() + seconds
+    def __init__(self, seconds: float | None = None) -> None:
+        self.deadline = time.monotonic() + (PARSE_SECONDS if seconds is None else seconds)
 
     def check(self, row: int) -> None:
         if time.monotonic() > self.deadline:
@@ -108,7 +108,10 @@ def xlsx_rows(data: bytes, budget: Budget | None = None) -> list[Row]:
             sheet = workbook.worksheets[0]
             sheet.reset_dimensions()  # exporters often write a wrong <dimension>
             return _bounded(sheet.iter_rows(values_only=True), budget)
-        except (KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        except StatementFormatError:
+            raise
+        except (KeyError, ValueError, TypeError, SyntaxError, zipfile.BadZipFile) as exc:
+            # SyntaxError: the XML parser's ParseError (a worksheet that is not well-formed)
             raise StatementFormatError(f"unreadable .xlsx worksheet: {exc}") from None
         finally:
             workbook.close()
