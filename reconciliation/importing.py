@@ -389,6 +389,8 @@ def get_statement(
         )
         more = len(lines) > limit
         lines = lines[:limit]
+        fields = (*LINE_COLUMNS[3:], "id")
+        page = [{name: getattr(line, name) for name in fields} for line in lines]
         return {
             "id": statement.id,
             "account_id": statement.account_id,
@@ -404,6 +406,6 @@ def get_statement(
             "period_end": statement.period_end,
             "warnings": list(statement.warnings or []),
             "account_unverified": statement.account_unverified,
-            "lines": lines,
+            "lines": page,
             "next_after": lines[-1].id if more and lines else None,
         }
