@@ -227,50 +227,31 @@ def _lines(
     value = _date_of(entry, "ValDt/Dt|ValDt/DtTm")
     details = _all(entry, "NtryDtls/TxDtls")
     entry_ref = _text(entry, "AcctSvcrRef")
+    other_info = _text(entry, "AddtlNtryInf") or ""
+
+    def line(at: int, part: int, txs: list[Element], ref: str | None) -> ParsedLine:
+        description = " ".join(t for tx in txs for t in _remittance(tx)) or other_info
+        name, account = _party(txs[0] if txs else None, part)
+        fp = fingerprint(booking, part, ref, description, None)
+        return ParsedLine(at, booking, value, part, description, ref, name, account, None, fp)
+
     if len(details) > 1:
         sign = -1 if amount < 0 else 1
         found = [_detail_amount(tx, sign, currency) for tx in details]
         amounts = [a for a in found if a is not None]
         if len(amounts) == len(details) and sum(amounts) == amount:
-            out = []
-            for n, (tx, part) in enumerate(zip(details, amounts, strict=True), 1):
-                ref = _text(tx, "Refs/AcctSvcrRef") or (f"{entry_ref}/{n}" if entry_ref else None)
-                description = " ".join(_remittance(tx)) or _text(entry, "AddtlNtryInf") or ""
-                name, account = _party(tx, part)
-                out.append(
-                    ParsedLine(
-                        _line_of(tx) or line_no,
-                        booking,
-                        value,
-                        part,
-                        description,
-                        ref,
-                        name,
-                        account,
-                        None,
-                        fingerprint(booking, part, ref, description, None),
-                    )
+            return [
+                line(
+                    _line_of(tx) or line_no,
+                    part,
+                    [tx],
+                    _text(tx, "Refs/AcctSvcrRef") or (f"{entry_ref}/{n}" if entry_ref else None),
                 )
-            return out
+                for n, (tx, part) in enumerate(zip(details, amounts, strict=True), 1)
+            ]
         warnings.append(
             f"line {line_no}: a batch of {len(details)} transactions whose amounts do not add "
             "up to the entry's; kept as one line"
         )
-    remittance = [text for tx in details for text in _remittance(tx)]
-    description = " ".join(remittance) or _text(entry, "AddtlNtryInf") or ""
     reference = entry_ref or (_text(details[0], "Refs/AcctSvcrRef") if details else None)
-    name, account = _party(details[0] if details else None, amount)
-    return [
-        ParsedLine(
-            line_no,
-            booking,
-            value,
-            amount,
-            description,
-            reference,
-            name,
-            account,
-            None,
-            fingerprint(booking, amount, reference, description, None),
-        )
-    ]
+    return [line(line_no, amount, details, reference)]
