@@ -88,7 +88,7 @@ class Statement(Base):
     period_start: Mapped[date | None]
     period_end: Mapped[date | None]
     # what the reader noticed without refusing the file; the file named no account
-    warnings: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     account_unverified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 

@@ -30,6 +30,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("account_unverified", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    # the default only fills the rows already there; new statements say what they noticed
+    with op.batch_alter_table("recon_statements") as batch:
+        batch.alter_column("warnings", server_default=None)
 
 
 def downgrade() -> None:
