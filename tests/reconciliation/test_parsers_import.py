@@ -271,3 +271,29 @@ def test_a_workbook_bomb_is_a_413(api: Callable[..., requests.Session]) -> None:
     response = upload(s, bomb(70), "bomb.xlsx")
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "statement-too-large"
+
+
+def test_the_cli_refuses_another_accounts_statement_unless_forced(
+    container: Container, make_request: Callable[..., PaymentRequest], tmp_path: Path
+) -> None:
+    import json
+
+    from payments.app import create_app
+    from payments.cli import cli
+    from payments.wiring import register_commands
+
+    register_commands(cli)
+    runner = create_app(container=container).test_cli_runner()
+    theirs = make_request(50_000, account="ca-kbnn")
+    file = tmp_path / "sao-ke.sta"
+    file.write_bytes(mt940("376101234567", f"CK {theirs.reference}", 50_000))
+    base = ["statements", "import", "--account", "stp-kbnn", str(file), "--json"]
+
+    refused = runner.invoke(cli, base)
+    forced = runner.invoke(cli, [*base, "--force"])
+
+    assert refused.exit_code == 1
+    problem = json.loads(refused.stdout)
+    assert problem["code"] == "statement-wrong-account" and "'ca-kbnn'" in problem["detail"]
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.stdout)["lines_imported"] == 1
