@@ -252,3 +252,20 @@ def test_row_and_time_ceilings_are_checked_while_streaming(monkeypatch: pytest.M
     monkeypatch.setattr(sheets, "PARSE_SECONDS", -1.0)
     with pytest.raises(StatementTooLarge, match="took longer than"):
         parse_statement(data, "slow.xlsx")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "STT / No,Ngày hạch toán,Ngày phát sinh,Mô tả giao dịch,Nợ,Có,Số dư,Số giao dịch",
+        "STT/No,Ngay hach toan,Ngay phat sinh,Mo ta giao dich,No,Co,So du,So giao dich",
+        "No.,Ngày hạch toán,Ngày phát sinh,Mô tả giao dịch,Nợ / Debit,Có / Credit,Số dư,Số GD",
+    ],
+)
+def test_a_row_number_column_is_never_the_debit(header: str) -> None:
+    rows = ["1,02/11/2026,02/11/2026,TPH a,,200.000,1.200.000,FT1", "2,,,Phi,11.000,,1.189.000,FT2"]
+    if "Số GD" in header:
+        header = header.replace("Số GD", "Số giao dịch")
+    statement = parse_statement("\n".join([header, *rows]).encode())
+    assert statement.format == "vietinbank"
+    assert [ln.amount for ln in statement.lines] == [200_000, -11_000]
