@@ -13,45 +13,55 @@ that column: opening = the first line's balance − its amount, closing = the la
 
 from __future__ import annotations
 
+import operator
 from dataclasses import replace
-from itertools import pairwise
+from itertools import accumulate
+from typing import cast
 
-from .base import ParsedLine, ParsedStatement
+from .base import ParsedStatement
 
 
-def _running_order(lines: list[ParsedLine]) -> str | None:
-    """``"forward"`` or ``"reverse"`` when the running balances chain, else None."""
-    pairs = list(pairwise(lines))
-    if all(b.balance == a.balance + b.amount for a, b in pairs):  # type: ignore[operator]
+def _chains(amounts: list[int], balances: list[int]) -> bool:
+    """Each balance is the one before plus its line's amount (C-level loops: a million lines)."""
+    expected = accumulate(amounts[1:], initial=balances[0])
+    return all(map(operator.eq, expected, balances))
+
+
+def _running_order(amounts: list[int], balances: list[int]) -> str | None:
+    """``"forward"`` or ``"reverse"`` (newest first) when the running balances chain."""
+    if _chains(amounts, balances):
         return "forward"
-    if all(a.balance == b.balance + a.amount for a, b in pairs):  # type: ignore[operator]
+    if _chains(amounts[::-1], balances[::-1]):
         return "reverse"
     return None
 
 
-def _first_break(lines: list[ParsedLine]) -> ParsedLine:
-    for a, b in pairwise(lines):
-        if b.balance != a.balance + b.amount:  # type: ignore[operator]
-            return b
-    return lines[-1]
+def _first_break(amounts: list[int], balances: list[int]) -> int:
+    for i in range(1, len(balances)):
+        if balances[i] != balances[i - 1] + amounts[i]:
+            return i
+    return len(balances) - 1
 
 
 def with_balance_check(statement: ParsedStatement) -> ParsedStatement:
     lines = statement.lines
     warnings = list(statement.warnings)
     opening, closing = statement.opening_balance, statement.closing_balance
-    if lines and all(line.balance is not None for line in lines):
-        order = _running_order(lines)
+    running = [line.balance for line in lines]
+    if lines and None not in running:
+        amounts = [line.amount for line in lines]
+        balances = cast(list[int], running)
+        order = _running_order(amounts, balances)
         if order is None:
-            bad = _first_break(lines)
+            bad = lines[_first_break(amounts, balances)]
             warnings.append(
                 f"line {bad.line_no}: the running balance {bad.balance:,} is not the previous "
                 f"balance plus the line's amount {bad.amount:,}: the file does not add up"
             )
         elif opening is None and closing is None:
-            first, last = (lines[0], lines[-1]) if order == "forward" else (lines[-1], lines[0])
-            opening = first.balance - first.amount  # type: ignore[operator]
-            closing = last.balance
+            first, last = (0, -1) if order == "forward" else (-1, 0)
+            opening = balances[first] - amounts[first]
+            closing = balances[last]
     if opening is not None and closing is not None:
         net = sum(line.amount for line in lines)
         if net != closing - opening:
