@@ -4,6 +4,21 @@ The reference travels in the bank transfer memo. Digits survive bank apps best; 
 anchors the search in free text. MOD 97-10 over the digits detects every single-digit substitution
 and every adjacent transposition (97 is prime and larger than any weighted difference), which
 ``tests/payments/test_reference.py`` checks exhaustively.
+
+Recovering a damaged reference
+------------------------------
+:func:`candidates_in` also yields the reference-shaped strings that memos really carry:
+
+* one wrong digit (``TPH`` + 14 digits that fail the check);
+* bank digits glued straight after the reference (``TPH…24`` + ``9123456``): ``TPH`` + up to 16
+  digits, of which the first 14 are the reference;
+* the last character cut off by the bank (``TPH`` + 13 digits);
+* a letter typed for a digit: ``O`` for ``0``, ``I`` or ``L`` for ``1`` (kept as typed).
+
+None of these is ever a reference by itself: :func:`recovery_variants` lists the valid references
+each may stand for, and a caller accepts one only when it is the single open candidate whose
+remaining amount is exactly the amount received (:func:`correct_one_typo`), and flags the
+payment ``reference_corrected``.
 """
 
 from __future__ import annotations
@@ -41,10 +56,71 @@ def new_reference() -> str:
     return PREFIX + body + check_digits(body)
 
 
+# a loose run after the prefix: digits and the letters typed for them, separators between
+_LOOSE = re.compile(
+    _SEP.join(PREFIX) + r"((?:" + _SEP + r"[0-9OIL])+)",
+    re.IGNORECASE,
+)
+_CONFUSABLE = str.maketrans("OIL", "011")
+MAX_CANDIDATE = 19  # the stored candidate column's width
+
+
 def candidates_in(text: str) -> Iterator[str]:
-    """Every reference-shaped string in free text, normalised, valid or not (in order)."""
-    for match in _FIND.finditer(text or ""):
-        yield PREFIX + re.sub(r"\D", "", match.group(1))
+    """Every reference-shaped string in free text, normalised, valid or not (in order).
+
+    A well-formed ``TPH`` + 14 digits comes as found; the damaged shapes of the module docstring
+    come upper-cased without separators (glued digits cut at 19 characters).
+    """
+    text = text or ""
+    exact = [(m.start(), PREFIX + re.sub(r"\D", "", m.group(1))) for m in _FIND.finditer(text)]
+    taken = {start for start, _ in exact}
+    loose = [
+        (m.start(), shape)
+        for m in _LOOSE.finditer(text)
+        if m.start() not in taken
+        and (shape := _damaged_shape(m.group(1), text[m.end() : m.end() + 1].isalpha()))
+    ]
+    for _, candidate in sorted(exact + loose):
+        yield candidate
+
+
+def _damaged_shape(run: str, word_follows: bool) -> str | None:
+    if word_follows:  # "…634 LE PHI": the L opens a word, it is not a digit
+        run = re.sub(r"[OIL]+$", "", run, flags=re.IGNORECASE)
+    body = re.sub(r"[^0-9OIL]", "", run.upper())
+    digits = body.translate(_CONFUSABLE)
+    width = BODY_DIGITS + 2
+    if body != digits:  # letters for digits: only a full-length run
+        return PREFIX + body if len(body) == width else None
+    if len(body) == width - 1 or len(body) > width:
+        return (PREFIX + body)[:MAX_CANDIDATE]
+    return None
+
+
+def recovery_variants(candidate: str) -> list[str]:
+    """The valid references a damaged ``candidate`` (from :func:`candidates_in`) may stand for.
+
+    One wrong digit: :func:`one_digit_variants`. Letters for digits: the reference read with
+    ``O``→``0`` and ``I``/``L``→``1``, if valid. One character missing at the end: the single
+    last digit that makes it valid, if any. Digits glued after it: its first 14 digits, if valid.
+    A valid reference needs no recovery: ``[]``. Only one kind of damage is undone, never two.
+    """
+    cand = candidate.upper()
+    if not cand.startswith(PREFIX):
+        return []
+    body = cand[len(PREFIX) :]
+    width = BODY_DIGITS + 2
+    if not body.isdigit():
+        fixed = PREFIX + body.translate(_CONFUSABLE)
+        return [fixed] if len(body) == width and is_valid(fixed) else []
+    if len(body) == width:
+        return one_digit_variants(cand)
+    if len(body) == width - 1:
+        missing = (1 - int(body) * 10) % 97
+        return [f"{cand}{missing}"] if missing <= 9 else []
+    if len(body) > width and is_valid(cand[:LENGTH]):
+        return [cand[:LENGTH]]
+    return []
 
 
 def find_reference(text: str) -> str | None:
@@ -89,11 +165,9 @@ def one_digit_variants(candidate: str) -> list[str]:
 
 
 def correct_one_typo(candidate: str, open_references: Iterable[str]) -> str | None:
-    """The unique open reference one substitution away from an invalid ``candidate``, if any."""
-    keys = set(one_substitution_keys(candidate))
-    fits = {
-        ref
-        for ref in open_references
-        if ref != candidate and keys & set(one_substitution_keys(ref))
-    }
+    """The unique open reference a damaged ``candidate`` may stand for (see
+    :func:`recovery_variants`), if exactly one of ``open_references`` fits; the caller passes
+    only the open references whose remaining amount is exactly the amount received."""
+    variants = set(recovery_variants(candidate))
+    fits = {ref for ref in open_references if ref in variants}
     return fits.pop() if len(fits) == 1 else None

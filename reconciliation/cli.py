@@ -47,10 +47,21 @@ def statements() -> None:
 @click.option("--format", "fmt", default=None, help="csv, vietcombank, vietinbank, bidv, …")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.option(
+    "--force", is_flag=True, help="Import even if its references say it is another account's."
+)
 @with_appcontext
-def import_cmd(account_id: str, fmt: str | None, file: Path, as_json: bool) -> None:
+def import_cmd(account_id: str, fmt: str | None, file: Path, as_json: bool, force: bool) -> None:
     """Import FILE as a statement of ACCOUNT: all of it, or nothing."""
-    cmd = ImportStatement(account_id, file.read_bytes(), file.name, fmt, _actor())
+    cmd = ImportStatement(
+        account_id,
+        file.read_bytes(),
+        file.name,
+        fmt,
+        _actor(),
+        override=force,
+        max_amount=container().settings.max_amount,
+    )
     try:
         result = import_statement(cmd, uow=container().uow(), progress=_Progress())
     except DomainError as exc:

@@ -13,6 +13,14 @@ class StatementRejected(DomainError):
     title = "Statement rejected"
 
 
+class StatementTooLarge(DomainError):
+    """The file exceeds a resource limit (inflated size, rows, columns, parse time)."""
+
+    status = 413
+    code = "statement-too-large"
+    title = "Statement too large"
+
+
 class WrongAccount(DomainError):
     status = 422
     code = "statement-wrong-account"
@@ -22,6 +30,11 @@ class WrongAccount(DomainError):
 class AccountNotFound(NotFound):
     code = "account-not-found"
     title = "Account not found"
+
+
+class StatementNotFound(NotFound):
+    code = "statement-not-found"
+    title = "Statement not found"
 
 
 class RunNotFound(NotFound):

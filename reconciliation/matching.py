@@ -148,9 +148,9 @@ class DayResult:
 
 
 def typo_variants(candidate: str) -> list[str]:
-    """Valid references one digit away from ``candidate`` (MOD 97 allows at most one per digit
-    position, so no two of them share a ``one_substitution_keys`` key)."""
-    return refs.one_digit_variants(candidate)
+    """Valid references a damaged ``candidate`` may stand for: one wrong digit, letters typed for
+    digits, a missing last character, bank digits glued after it (``refs.recovery_variants``)."""
+    return refs.recovery_variants(candidate)
 
 
 def normalise_name(text: str) -> set[str]:

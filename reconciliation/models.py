@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,6 +87,9 @@ class Statement(Base):
     lines_total: Mapped[int] = mapped_column(default=0)
     period_start: Mapped[date | None]
     period_end: Mapped[date | None]
+    # what the reader noticed without refusing the file; the file named no account
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    account_unverified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class StatementLine(Base):
@@ -114,6 +118,7 @@ class StatementLine(Base):
     # string that failed its check digits (a typo to recover), extracted once at import
     reference: Mapped[str | None] = mapped_column(String(19), index=True)
     reference_candidate: Mapped[str | None] = mapped_column(String(19))
+    account_unverified: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class ReconciliationRun(Base):

@@ -25,6 +25,13 @@ class StatementUploadIn(Schema):
         validate=validate.OneOf(FORMATS),
         metadata={"description": "Skips format detection"},
     )
+    override = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Import even when the memo references say the statement belongs to "
+            "another account (the refusal names that account)"
+        },
+    )
 
     @validates("file")
     def _is_a_file_part(self, value: Any, **_: Any) -> None:
@@ -38,6 +45,50 @@ class StatementImportOut(Schema):
     lines_total = fields.Integer()
     lines_imported = fields.Integer()
     lines_skipped = fields.Integer()
+    warnings = fields.List(fields.String())
+    account_unverified = fields.Boolean()
+
+
+class StatementLineOut(Schema):
+    id = fields.Integer()
+    line_no = fields.Integer()
+    booking_date = fields.Date()
+    value_date = fields.Date(allow_none=True)
+    amount = fields.Integer()
+    description = fields.String()
+    bank_reference = fields.String(allow_none=True)
+    counterparty_name = fields.String(allow_none=True)
+    counterparty_account = fields.String(allow_none=True)
+    balance = fields.Integer(allow_none=True)
+    reference = fields.String(allow_none=True)
+    account_unverified = fields.Boolean()
+
+
+class StatementOut(Schema):
+    """``GET /api/v1/statements/{id}``: the statement as read, one page of its lines
+    (``?after=<line id>&limit=``; ``next_after`` is the cursor of the next page, or null)."""
+
+    id = fields.Integer()
+    account_id = fields.String()
+    format = fields.String()
+    filename = fields.String(allow_none=True)
+    imported_at = fields.DateTime()
+    currency = fields.String()
+    opening_balance = fields.Integer(allow_none=True)
+    closing_balance = fields.Integer(allow_none=True)
+    lines_net = fields.Integer()
+    lines_total = fields.Integer()
+    period_start = fields.Date(allow_none=True)
+    period_end = fields.Date(allow_none=True)
+    warnings = fields.List(fields.String())
+    account_unverified = fields.Boolean()
+    lines = fields.List(fields.Nested(StatementLineOut))
+    next_after = fields.Integer(allow_none=True)
+
+
+class StatementPageIn(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
 
 
 class ReconcileIn(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from payments.auth.models import Scope
-from payments.http import authenticate, json_body, load, reply, uow
+from payments.http import authenticate, json_body, load, reply, settings, uow
 from payments.openapi import Operation
 from reconciliation import importing, runs
 from reconciliation.schemas import (
@@ -15,6 +15,8 @@ from reconciliation.schemas import (
     RunDetailOut,
     RunOut,
     StatementImportOut,
+    StatementOut,
+    StatementPageIn,
     StatementUploadIn,
 )
 
@@ -31,10 +33,24 @@ def upload_statement(account_id: str) -> tuple[Response, int]:
     form = load(StatementUploadIn(), {**request.form.to_dict(), **request.files.to_dict()})
     upload = form["file"]
     cmd = importing.ImportStatement(
-        account_id, upload.read(), upload.filename, form["format"], _actor(principal.client_id)
+        account_id,
+        upload.read(),
+        upload.filename,
+        form["format"],
+        _actor(principal.client_id),
+        override=form["override"],
+        max_amount=settings().max_amount,
     )
     result = importing.import_statement(cmd, uow=uow(), principal=principal)
     return reply(StatementImportOut(), result.as_dict(), 201 if result.lines_imported else 200)
+
+
+@bp.get("/statements/<int:statement_id>")
+def get_statement(statement_id: int) -> tuple[Response, int]:
+    principal = authenticate(Scope.RECONCILIATION_READ)
+    page = load(StatementPageIn(), request.args.to_dict())
+    found = importing.get_statement(statement_id, uow=uow(), principal=principal, **page)
+    return reply(StatementOut(), found)
 
 
 @bp.post("/accounts/<account_id>/reconciliations")
@@ -74,6 +90,17 @@ OPERATIONS: list[Operation] = [
         path_params=("account_id",),
         errors=(401, 403, 404, 413, 422),
         content_type="multipart/form-data",
+    ),
+    Operation(
+        "get",
+        "/api/v1/statements/{statement_id}",
+        "An imported statement as it was read: balances, warnings, account_unverified and "
+        "a page of its lines (?after=<line id>&limit=)",
+        scope="reconciliation:read",
+        query=StatementPageIn,
+        response=StatementOut,
+        path_params=("statement_id",),
+        errors=(401, 403, 404, 422),
     ),
     Operation(
         "post",

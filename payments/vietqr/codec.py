@@ -3,10 +3,15 @@
 Standard library only, so a provider adapter or a script can use it without the app.
 
 ``decode`` checks structure for every EMV merchant-presented payload (TLV, CRC, mandatory root
-fields, printable ASCII outside field 64, VND and Vietnam) and, for NAPAS VietQR payloads (field 38
-with GUID ``A000000727``), the VietQR rules too (beneficiary template, service code, EMVCo length
-caps of fields 59, 60 and 62.xx). Other payloads such as VNPAY-QR decode as ``kind="other"`` with
-only the common fields filled in. Anything else raises :class:`VietQRError`, and nothing else.
+fields, no control characters, VND and Vietnam) and, for NAPAS VietQR payloads (field 38 with
+GUID ``A000000727``), the beneficiary template and service code. Other payloads such as VNPAY-QR
+decode as ``kind="other"`` with only the common fields filled in. A structural error raises
+:class:`VietQRError`, and nothing else does.
+
+Decoding is lenient where real banks are not strict (support staff read what a citizen brings):
+a merchant name with Vietnamese letters in field 59 and purposes of 28 or 45 characters in 62.08
+(Vietcombank, BIDV) decode, and each deviation from the NAPAS/EMVCo rules (non-ASCII outside field
+64, a field over its EMVCo length cap) is listed in ``DecodedQR.warnings``. ``encode`` stays strict.
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ class DecodedQR:
     crc: str
     fields: dict[str, str] = field(hash=False)
     additional_data: dict[str, str] = field(hash=False)
+    warnings: tuple[str, ...] = ()  # rule deviations a lenient read let through
 
 
 def _tlv(where: str, s: str, start: int, end: int) -> dict[str, str]:
@@ -122,17 +128,22 @@ def _nested(tag: str, value: str) -> dict[str, str]:
     return _tlv(_WHERE[tag], value, 0, len(value))
 
 
-def _check_text(payload: str, fields: dict[str, str]) -> None:
-    """Every field but 64 (alternate language) is printable ASCII; 64 may be any printable text."""
+def _check_text(payload: str, fields: dict[str, str]) -> list[str]:
+    """No field holds a control character (an error); a field other than 64 (alternate
+    language) with non-ASCII text breaks the rules but is read: one warning per field."""
     if payload.isascii() and payload.isprintable():
-        return
+        return []
+    warnings = []
     for tag, value in fields.items():
-        any_text = tag == "64"
-        if value.isprintable() and (any_text or value.isascii()):
-            continue
-        bad = next(c for c in value if not c.isprintable() or not (any_text or c.isascii()))
-        what = "non-ASCII" if not bad.isascii() else "control"
-        raise VietQRError(f"field {tag}: {what} character {bad!r} (only printable ASCII allowed)")
+        if not value.isprintable():
+            bad = next(c for c in value if not c.isprintable())
+            raise VietQRError(f"field {tag}: control character {bad!r} (only printable text)")
+        if tag != "64" and not value.isascii():
+            bad = next(c for c in value if not c.isascii())
+            warnings.append(
+                f"field {tag}: non-ASCII character {bad!r} (NAPAS allows only printable ASCII)"
+            )
+    return warnings
 
 
 def _check_crc(payload: str, fields: dict[str, str]) -> str:
@@ -215,19 +226,21 @@ def _napas_account(template: dict[str, str]) -> tuple[str, str, str]:
     return bin_, account, service
 
 
-def _caps(fields: dict[str, str], extra: dict[str, str]) -> None:
-    for tag, cap in _EMV_CAPS.items():
-        value = fields.get(tag)
-        if value is not None and len(value) > cap:
-            raise VietQRError(f"field {tag}: {len(value)} characters, at most {cap} allowed")
+def _caps(fields: dict[str, str], extra: dict[str, str]) -> list[str]:
+    """A warning for each field over its EMVCo length cap (banks print longer ones)."""
+    warnings = [
+        f"field {tag}: {len(value)} characters, at most {cap} allowed"
+        for tag, cap in _EMV_CAPS.items()
+        if (value := fields.get(tag)) is not None and len(value) > cap
+    ]
     # a sub-field can only be over its cap if the whole template is longer than cap + header
     if len(fields.get("62", "")) <= _ADDITIONAL_CAP + 4:
-        return
-    for tag, value in extra.items():
-        if tag in _ADDITIONAL_IDS and len(value) > _ADDITIONAL_CAP:
-            raise VietQRError(
-                f"field 62.{tag}: {len(value)} characters, at most {_ADDITIONAL_CAP} allowed"
-            )
+        return warnings
+    return warnings + [
+        f"field 62.{tag}: {len(value)} characters, at most {_ADDITIONAL_CAP} allowed"
+        for tag, value in extra.items()
+        if tag in _ADDITIONAL_IDS and len(value) > _ADDITIONAL_CAP
+    ]
 
 
 def _other_guid(fields: dict[str, str]) -> str | None:
@@ -248,7 +261,7 @@ def decode(payload: str, *, require_vietqr: bool = False) -> DecodedQR:
     if not isinstance(payload, str):
         raise VietQRError(f"payload must be a string, got {type(payload).__name__}")
     fields = _tlv("payload", payload, 0, len(payload))
-    _check_text(payload, fields)
+    warnings = _check_text(payload, fields)
     crc = _check_crc(payload, fields)
     _root(fields, payload)
     extra = _nested("62", fields["62"]) if "62" in fields else {}
@@ -260,7 +273,7 @@ def decode(payload: str, *, require_vietqr: bool = False) -> DecodedQR:
     if template is not None and vietqr:
         bank_bin, account, service = _napas_account(template)
         guid = NAPAS_GUID
-        _caps(fields, extra)
+        warnings += _caps(fields, extra)
     elif require_vietqr:
         if template is None:
             raise VietQRError("missing mandatory field 38 (NAPAS VietQR merchant account)")
@@ -291,6 +304,7 @@ def decode(payload: str, *, require_vietqr: bool = False) -> DecodedQR:
         crc,
         fields,
         extra,
+        tuple(warnings),
     )
 
 

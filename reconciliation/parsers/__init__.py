@@ -3,52 +3,67 @@
 Pure functions — no database, no Flask. Formats (the ``fmt`` values):
 
 ``csv``          the generic CSV of DESIGN §4.4
-``vietcombank``, ``vietinbank``, ``bidv``
-                 the banks' CSV or .xlsx exports, recognised by their column headers
+``vietcombank``, ``vietinbank``, ``bidv``, ``techcombank``, ``mb``, ``acb``, ``agribank``
+                 the banks' CSV, .xlsx or legacy .xls exports, recognised by their column headers
 ``mt940``        SWIFT MT940
 ``camt053``      ISO 20022 camt.053
 
 ``parse_statement`` returns one statement. A file holding several statements (MT940 ``:20:``
 blocks, camt.053 ``Stmt`` elements) for one account is merged into one; for several accounts it
 is refused, since an import belongs to one beneficiary account — ``parse_statements`` returns
-them one by one for a caller that wants to split such a file.
+them one by one for a caller that wants to split such a file. Every statement with balances
+goes through the balance check (``balances``): a file that does not add up carries a warning.
 """
 
 from __future__ import annotations
 
-from .base import ParsedLine, ParsedStatement, StatementFormatError, decode_text, merge_statements
+from .balances import with_balance_check
+from .base import (
+    ParsedLine,
+    ParsedStatement,
+    StatementFormatError,
+    StatementTooLarge,
+    decode_text,
+    merge_statements,
+    normalise_account,
+    same_account,
+)
 from .camt053 import looks_like_camt053, parse_camt053_statements
 from .generic_csv import looks_like_generic_csv, parse_generic_csv
 from .mt940 import decode_mt940, looks_like_mt940, parse_mt940_statements
-from .vietnamese import XLSX_MAGIC, Row, csv_rows, find_header, parse_vietnamese, xlsx_rows
+from .sheets import XLS_MAGIC, XLSX_MAGIC, csv_rows, spreadsheet_rows, xls_rows, xlsx_rows
+from .vietnamese import BANK_BINS, Row, find_header, parse_rows
 
 __all__ = [
+    "BANK_BINS",
     "FORMATS",
     "ParsedLine",
     "ParsedStatement",
     "StatementFormatError",
+    "StatementTooLarge",
     "detect_format",
+    "normalise_account",
     "parse_statement",
     "parse_statements",
+    "same_account",
 ]
 
-FORMATS = ("csv", "vietcombank", "vietinbank", "bidv", "mt940", "camt053")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (BIFF)
+BANK_FORMATS = ("vietcombank", "vietinbank", "bidv", "techcombank", "mb", "acb", "agribank")
+FORMATS = ("csv", *BANK_FORMATS, "mt940", "camt053")
 
 
 def detect_format(data: bytes, filename: str | None = None) -> str:
     """The format of ``data`` by its content (``filename`` only words the error).
 
-    .xlsx by its zip signature, then the bank by the worksheet's header row; XML by the
+    .xlsx by its zip signature and .xls by its OLE2 one, then the bank by the worksheet's
+    header row; XML by the
     camt.053 namespace; MT940 by its ``:20:`` tag; CSV by the generic header, else by a bank's
     header row. Raises :class:`StatementFormatError` "unrecognised statement format".
     """
     if data.startswith(XLSX_MAGIC):
         return _bank_of(xlsx_rows(data), filename)
-    if data.startswith(_OLE_MAGIC):
-        raise StatementFormatError(
-            "legacy .xls workbooks are not supported: save the statement as .xlsx or CSV"
-        )
+    if data.startswith(XLS_MAGIC):
+        return _bank_of(xls_rows(data), filename)
     if looks_like_camt053(_xml_head(data)):
         return "camt053"
     text = decode_mt940(data) if _starts_like_mt940(data) else decode_text(data)
@@ -67,12 +82,14 @@ def parse_statements(
     """Every statement in the file, unmerged (several only for MT940 and camt.053)."""
     fmt = _checked_format(fmt) or detect_format(data, filename)
     if fmt == "mt940":
-        return parse_mt940_statements(decode_mt940(data))
-    if fmt == "camt053":
-        return parse_camt053_statements(_xml_bytes(data))
-    if fmt == "csv":
-        return [parse_generic_csv(decode_text(data))]
-    return [parse_vietnamese(data, fmt)]
+        statements = parse_mt940_statements(decode_mt940(data))
+    elif fmt == "camt053":
+        statements = parse_camt053_statements(_xml_bytes(data))
+    elif fmt == "csv":
+        statements = [parse_generic_csv(decode_text(data))]
+    else:
+        statements = [parse_rows(spreadsheet_rows(data, fmt), fmt)]
+    return [with_balance_check(s) for s in statements]
 
 
 def parse_statement(
@@ -83,7 +100,10 @@ def parse_statement(
     Raises :class:`StatementFormatError` (a ``ValueError`` with ``line_no``) for a file that is
     not in the format or has a line that cannot be read: the file is rejected whole.
     """
-    return merge_statements(parse_statements(data, filename, fmt))
+    statements = parse_statements(data, filename, fmt)
+    if len(statements) == 1:
+        return statements[0]
+    return with_balance_check(merge_statements(statements))
 
 
 def _checked_format(fmt: str | None) -> str | None:

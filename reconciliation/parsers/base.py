@@ -28,6 +28,7 @@ way. The fingerprint is scoped to one account: the importer must key it with the
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, make_dataclass
@@ -43,6 +44,10 @@ class StatementFormatError(ValueError):
         self.line_no = line_no
         self.reason = message
         super().__init__(f"line {line_no}: {message}" if line_no is not None else message)
+
+
+class StatementTooLarge(StatementFormatError):
+    """The file exceeds a resource limit (inflated size, rows, columns, parse time): HTTP 413."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,29 @@ class ParsedStatement:
     period_start: date | None
     period_end: date | None
     lines: list[ParsedLine] = field(default_factory=list)
+    # what the reader noticed without refusing the file (a balance that does not add up, …)
+    warnings: tuple[str, ...] = ()
+
+
+_CURRENCY_CODES = "VND|USD|EUR|GBP|JPY|CNY|KRW|SGD|THB|AUD|CHF|HUF|PLN|DEM|CAD|HKD"
+_ACCOUNT_CURRENCY = re.compile(
+    rf"^(?:{_CURRENCY_CODES})(?=[\s\d])|(?<=[\s\d.\-])(?:{_CURRENCY_CODES})$"
+)
+
+
+def normalise_account(raw: str) -> str:
+    """An account identifier as it is compared with the catalog's number: the part after a
+    ``BIC/`` or ``bank code/`` prefix, a currency code at either end dropped, then letters and
+    digits only, upper case ("ICBVVNVX/3761.0.1234567 VND" → "376101234567")."""
+    text = unicodedata.normalize("NFKC", raw).strip().upper()
+    parts = [part.strip() for part in text.split("/") if part.strip()]
+    text = parts[-1] if parts else ""
+    text = _ACCOUNT_CURRENCY.sub("", text).strip()
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+def same_account(statement_account: str, catalog_number: str) -> bool:
+    return normalise_account(statement_account) == normalise_account(catalog_number)
 
 
 def normalise_description(text: str) -> str:
@@ -192,6 +220,7 @@ def merge_statements(statements: list[ParsedStatement]) -> ParsedStatement:
         period_start=min(starts) if starts else None,
         period_end=max(ends) if ends else None,
         lines=[line for s in statements for line in s.lines],
+        warnings=tuple(w for s in statements for w in s.warnings),
     )
 
 
@@ -202,11 +231,85 @@ def period_of(lines: list[ParsedLine]) -> tuple[date | None, date | None]:
     return min(dates), max(dates)
 
 
+# TCVN 5712:1993 "TCVN3" (ABC): the byte of each Vietnamese letter in the lower half of the
+# font pair (upper-case toned letters live in a separate font and reuse these bytes).
+_TCVN3_LETTERS = (
+    "b5à b6ả b7ã b8á b9ạ a8ă bbằ bcẳ bdẵ beắ c6ặ a9â c7ầ c8ẩ c9ẫ caấ cbậ a7Đ aeđ ccè ceẻ cfẽ "
+    "d0é d1ẹ aaê d2ề d3ể d4ễ d5ế d6ệ d7ì d8ỉ dcĩ ddí deị dfò e1ỏ e2õ e3ó e4ọ abô e5ồ e6ổ e7ỗ "
+    "e8ố e9ộ acơ eaờ ebở ecỡ edớ eeợ efù f1ủ f2ũ f3ú f4ụ adư f5ừ f6ử f7ữ f8ứ f9ự faỳ fbỷ fcỹ "
+    "fdý feỵ a1Ă a2Â a3Ê a4Ô a5Ơ a6Ư"
+)
+_TCVN3 = {int(item[:2], 16): item[2:] for item in _TCVN3_LETTERS.split()}
+_VIETNAMESE = frozenset(
+    unicodedata.normalize("NFC", "".join(_TCVN3.values()) + "ÀÁẢÃẠÈÉẺẼẸÌÍỈĨỊÒÓỎÕỌÙÚỦŨỤỲÝỶỸỴ")
+    + "ĂÂÊÔƠƯăâêôơưĐđ"
+)
+
+
+def _tcvn3(data: bytes) -> str:
+    out = []
+    for i, byte in enumerate(data):
+        if byte < 0x80:
+            out.append(chr(byte))
+        elif (letter := _TCVN3.get(byte)) is not None:
+            out.append(letter)
+        else:
+            raise UnicodeDecodeError("tcvn3", data, i, i + 1, "not a TCVN3 letter")
+    return "".join(out)
+
+
+def _legacy(data: bytes) -> str | None:
+    """Windows-1258 or TCVN3, whichever reads as more Vietnamese letters; None if neither."""
+    best: tuple[float, str] | None = None
+    for decode in (lambda b: b.decode("cp1258"), _tcvn3):
+        try:
+            text = unicodedata.normalize("NFC", decode(data))
+        except UnicodeDecodeError:
+            continue
+        high = [ch for ch in text if not ch.isascii()]
+        score = sum(ch in _VIETNAMESE for ch in high) / len(high) if high else 1.0
+        if best is None or score > best[0]:
+            best = (score, text)
+    return best[1] if best and best[0] >= 0.5 else None
+
+
+def _looks_utf16(data: bytes) -> str | None:
+    """UTF-16 without a BOM: most of its high (or low) bytes are zero, as ASCII dominates."""
+    head = data[:400]
+    if len(head) < 16:
+        return None
+    half = len(head) // 2
+    if head[1::2].count(0) >= 0.4 * half and head[0::2].count(0) == 0:
+        return "utf-16-le"
+    if head[0::2].count(0) >= 0.4 * half and head[1::2].count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
 def decode_text(data: bytes) -> str:
-    """Text of a CSV/MT940 upload: UTF-8 (BOM optional), or UTF-16 when a BOM says so."""
-    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    """Text of a CSV/MT940 upload, in the encodings banks really use: UTF-8 (BOM optional),
+    UTF-16 (with a BOM, or recognised by its zero bytes), Windows-1258 and TCVN3 (ABC).
+
+    A NUL character, or bytes no encoding reads, reject the file naming the line.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        encoding = _looks_utf16(data) or "utf-8"
     try:
-        return data.decode(encoding)
+        text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        line_no = data[: exc.start].count(b"\n") + 1 if encoding != "utf-16" else None
-        raise StatementFormatError(f"the file is not valid {encoding} text", line_no) from None
+        legacy = None if encoding.startswith("utf-16") else _legacy(data)
+        if legacy is None:
+            line_no = data[: exc.start].count(b"\n") + 1 if encoding.startswith("utf-8") else None
+            raise StatementFormatError(
+                "the file is not text in a known encoding (UTF-8, UTF-16, Windows-1258, TCVN3)",
+                line_no,
+            ) from None
+        text = legacy
+    if "\x00" in text:
+        line_no = text.count("\n", 0, text.index("\x00")) + 1
+        raise StatementFormatError("the line holds a NUL character", line_no)
+    return text.removeprefix("\ufeff")

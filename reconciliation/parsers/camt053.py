@@ -12,6 +12,12 @@ party: the debtor of a credit, the creditor of a debit. Entries with a status ot
 (``PDNG``, ``INFO``) are not statement lines and are left out. Balances: ``OPBD`` (else ``PRCD``)
 opens, ``CLBD`` closes. Several ``Stmt`` for one account are merged; for several accounts
 :func:`parse_camt053` refuses and :func:`parse_camt053_statements` returns each.
+
+A batch booking (one ``Ntry`` with several ``NtryDtls/TxDtls``) becomes one line per ``TxDtls``,
+each with its own amount (``AmtDtls/TxAmt/Amt``, else ``Amt``), reference (its ``AcctSvcrRef``,
+else the entry's with ``/<n>``), remittance (``Ustrd``, and ``Strd/CdtrRefInf/Ref``, where a
+structured creditor reference travels) and parties. A batch whose details do not add up to the
+entry's amount (or lack amounts) stays one line, with a warning.
 """
 
 from __future__ import annotations
@@ -125,11 +131,11 @@ def _statement(stmt: Element, fingerprint: Fingerprinter) -> ParsedStatement:
         code = _text(bal, "Tp/CdOrPrtry/Cd") or _text(bal, "Tp/CdOrPrtry/Prtry")
         if code and code not in balances:
             balances[code] = _signed_amount(bal, _line_of(bal))
-    lines = [
-        _line(entry, currency, fingerprint)
-        for entry in _all(stmt, "Ntry")
-        if (_text(entry, "Sts/Cd") or _text(entry, "Sts") or "BOOK") == "BOOK"
-    ]
+    lines: list[ParsedLine] = []
+    warnings: list[str] = []
+    for entry in _all(stmt, "Ntry"):
+        if (_text(entry, "Sts/Cd") or _text(entry, "Sts") or "BOOK") == "BOOK":
+            lines += _lines(entry, currency, fingerprint, warnings)
     start, end = period_of(lines)
     period_from = _date_of(stmt, "FrToDt/FrDtTm")
     period_to = _date_of(stmt, "FrToDt/ToDtTm")
@@ -142,6 +148,7 @@ def _statement(stmt: Element, fingerprint: Fingerprinter) -> ParsedStatement:
         period_from or start,
         period_to or end,
         lines,
+        tuple(warnings),
     )
 
 
@@ -178,7 +185,40 @@ def _date_of(element: Element, path: str) -> date | None:
         raise StatementFormatError(f"{path} {text!r} is not a date", _line_of(element)) from None
 
 
-def _line(entry: Element, currency: str, fingerprint: Fingerprinter) -> ParsedLine:
+def _remittance(tx: Element) -> list[str]:
+    texts = [" ".join(e.text.split()) for e in _all(tx, "RmtInf/Ustrd") if e.text]
+    texts += [
+        " ".join(e.text.split())
+        for e in _all(tx, "RmtInf/Strd/CdtrRefInf/Ref|RmtInf/Strd/AddtlRmtInf")
+        if e.text
+    ]
+    return texts
+
+
+def _party(tx: Element | None, amount: int) -> tuple[str | None, str | None]:
+    if tx is None:
+        return None, None
+    party = "Dbtr" if amount >= 0 else "Cdtr"
+    name = _text(tx, f"RltdPties/{party}/Nm|RltdPties/{party}/Pty/Nm")
+    account = _text(tx, f"RltdPties/{party}Acct/Id/IBAN|RltdPties/{party}Acct/Id/Othr/Id")
+    return name, account
+
+
+def _detail_amount(tx: Element, sign: int, currency: str) -> int | None:
+    amount = _first(tx, "AmtDtls/TxAmt/Amt|Amt")
+    text = "" if amount is None else (amount.text or "").strip()
+    if amount is None or not text:
+        return None
+    value = to_minor_units(text, amount.get("Ccy") or currency, _line_of(amount))
+    indicator = _text(tx, "CdtDbtInd")
+    if indicator in ("CRDT", "DBIT"):
+        return -value if indicator == "DBIT" else value
+    return sign * value
+
+
+def _lines(
+    entry: Element, currency: str, fingerprint: Fingerprinter, warnings: list[str]
+) -> list[ParsedLine]:
     line_no = _line_of(entry)
     amount = _signed_amount(entry, line_no, currency)
     booking = _date_of(entry, "BookgDt/Dt|BookgDt/DtTm") or _date_of(entry, "ValDt/Dt|ValDt/DtTm")
@@ -186,29 +226,32 @@ def _line(entry: Element, currency: str, fingerprint: Fingerprinter) -> ParsedLi
         raise StatementFormatError("the entry has no booking date (BookgDt)", line_no)
     value = _date_of(entry, "ValDt/Dt|ValDt/DtTm")
     details = _all(entry, "NtryDtls/TxDtls")
-    remittance = [
-        " ".join(e.text.split()) for tx in details for e in _all(tx, "RmtInf/Ustrd") if e.text
-    ]
-    description = " ".join(remittance) or _text(entry, "AddtlNtryInf") or ""
-    reference = _text(entry, "AcctSvcrRef") or (
-        _text(details[0], "Refs/AcctSvcrRef") if details else None
-    )
-    party = "Dbtr" if amount >= 0 else "Cdtr"
-    name = account = None
-    if details:
-        name = _text(details[0], f"RltdPties/{party}/Nm|RltdPties/{party}/Pty/Nm")
-        account = _text(
-            details[0], f"RltdPties/{party}Acct/Id/IBAN|RltdPties/{party}Acct/Id/Othr/Id"
+    entry_ref = _text(entry, "AcctSvcrRef")
+    other_info = _text(entry, "AddtlNtryInf") or ""
+
+    def line(at: int, part: int, txs: list[Element], ref: str | None) -> ParsedLine:
+        description = " ".join(t for tx in txs for t in _remittance(tx)) or other_info
+        name, account = _party(txs[0] if txs else None, part)
+        fp = fingerprint(booking, part, ref, description, None)
+        return ParsedLine(at, booking, value, part, description, ref, name, account, None, fp)
+
+    if len(details) > 1:
+        sign = -1 if amount < 0 else 1
+        found = [_detail_amount(tx, sign, currency) for tx in details]
+        amounts = [a for a in found if a is not None]
+        if len(amounts) == len(details) and sum(amounts) == amount:
+            return [
+                line(
+                    _line_of(tx) or line_no,
+                    part,
+                    [tx],
+                    _text(tx, "Refs/AcctSvcrRef") or (f"{entry_ref}/{n}" if entry_ref else None),
+                )
+                for n, (tx, part) in enumerate(zip(details, amounts, strict=True), 1)
+            ]
+        warnings.append(
+            f"line {line_no}: a batch of {len(details)} transactions whose amounts do not add "
+            "up to the entry's; kept as one line"
         )
-    return ParsedLine(
-        line_no,
-        booking,
-        value,
-        amount,
-        description,
-        reference,
-        name,
-        account,
-        None,
-        fingerprint(booking, amount, reference, description, None),
-    )
+    reference = entry_ref or (_text(details[0], "Refs/AcctSvcrRef") if details else None)
+    return [line(line_no, amount, details, reference)]

@@ -6,15 +6,23 @@ with it, then :func:`~.base.merge_statements` joins them when they are for one a
 
 Amounts are ints of the currency's minor unit (``Decimal("50990.05")`` EUR → ``5099005``; VND has
 no minor unit, so đồng stay đồng), the currency recorded on the statement; an amount finer than
-the minor unit is rejected. The booking date is the ``:61:`` entry date when given, else its value
-date. ``:86:`` becomes the description; when the library has split a structured (German GVC)
-``:86:`` into fields, purpose and end-to-end reference are joined back. The reference is the bank's
-``//`` reference of ``:61:``, else the customer reference unless it is ``NONREF``.
+the minor unit is rejected. The sign comes from the ``:61:`` mark, read here rather than left to
+the library (whose default negates a plain ``D`` only): ``D`` and ``RC`` (reversal of a credit:
+money leaves) are negative, ``C`` and ``RD`` (reversal of a debit: money comes back) positive. The
+booking date is the ``:61:`` entry date when given, else its value date.
+
+``:86:`` is read raw and split here (:func:`split_details`): the German structured form
+(``166?00GUTSCHRIFT?20…?29`` purpose, ``?30`` bank, ``?31`` account, ``?32``/``?33`` name,
+``?60``–``?63`` more purpose) and the slash form (``/EREF/…/REMI/…/NAME/…/IBAN/…``) give the
+description, the counterparty's name and account apart; anything else is the description as is.
+The reference is the bank's ``//`` reference of ``:61:``, else the customer reference unless it
+is ``NONREF``.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -32,7 +40,64 @@ from .base import (
 
 FORMAT = "mt940"
 _STATEMENT_START = re.compile(r"^:20:", re.MULTILINE)
-_DETAIL_FIELDS = ("posting_text", "purpose", "additional_purpose", "end_to_end_reference")
+_GVC = re.compile(r"^\d{3}\?")  # a three-digit business code, then ?NN sub-fields
+_SUBFIELD = re.compile(r"\?(\d{2})")
+_SLASH_KEYS = (
+    "EREF|REMI|NAME|IBAN|BIC|CNTP|ORDP|BENM|MARF|CSID|PURP|ADDR|RTRN|TRCD|ULTC|ULTD|SVCL|BUSP|PREF"
+)
+_SLASH = re.compile(rf"/({_SLASH_KEYS})/")
+_NEGATIVE_MARKS = frozenset({"D", "RC"})
+# SEPA purpose keys inside ?20-?29 start a new item even when glued to the previous one
+_SEPA_KEY = re.compile(r"(?<=\S)(?=(?:EREF|KREF|MREF|CRED|DEBT|SVWZ|ABWA|ABWE|IBAN|BIC)\+)")
+
+
+@dataclass(frozen=True)
+class Details:
+    description: str
+    name: str | None = None
+    account: str | None = None
+
+
+def split_details(raw: str) -> Details:
+    """A ``:86:`` split into description, counterparty name and account (module docstring)."""
+    # structured forms wrap at 65 characters mid-value; free text breaks between words
+    text = "".join(raw.replace("\r", "").split("\n"))
+    if _GVC.match(text):
+        return _split_gvc(text)
+    if _SLASH.search(text):
+        return _split_slash(text)
+    return Details(" ".join(raw.split()))
+
+
+def _split_gvc(text: str) -> Details:
+    parts: dict[str, list[str]] = {}
+    pieces = _SUBFIELD.split(text[3:])
+    for code, value in zip(pieces[1::2], pieces[2::2], strict=True):
+        parts.setdefault(code, []).append(value)
+
+    def joined(*codes: str, sep: str = "") -> str:
+        return " ".join(sep.join(v for c in codes for v in parts.get(c, [])).split())
+
+    purpose_codes = [f"{n}" for n in range(20, 30)] + ["60", "61", "62", "63"]
+    purpose = _SEPA_KEY.sub(" ", joined(*purpose_codes))
+    description = " ".join(x for x in (joined("00"), purpose) if x)
+    name = " ".join(joined("32", "33", sep=" ").split()) or None
+    return Details(description, name, joined("31") or None)
+
+
+def _split_slash(text: str) -> Details:
+    pieces = _SLASH.split(text)
+    values: dict[str, str] = {}
+    for key, value in zip(pieces[1::2], pieces[2::2], strict=True):
+        values.setdefault(key, " ".join(value.strip("/").split()))
+    remittance = values.get("REMI", "")
+    if remittance.startswith(("USTD//", "STRD/")):  # ING/Rabobank: unstructured or structured
+        remittance = remittance.split("/", 2)[-1].strip("/ ")
+    description = " ".join(x for x in (pieces[0].strip(), remittance, values.get("EREF", "")) if x)
+    counterparty = values.get("CNTP", "").split("/")  # CNTP/account/BIC/name/city
+    name = values.get("NAME") or (counterparty[2] if len(counterparty) > 2 else "") or None
+    account = values.get("IBAN") or counterparty[0] or None
+    return Details(description, name, account)
 
 
 def looks_like_mt940(text: str) -> bool:
@@ -67,7 +132,8 @@ def parse_mt940(text: str) -> ParsedStatement:
 
 
 def _parse_one(chunk: str, first_line: int, fingerprint: Fingerprinter) -> ParsedStatement:
-    transactions = mt940.models.Transactions()
+    # the raw :86: is split here (split_details), not by the library's GVC processor
+    transactions = mt940.models.Transactions(processors={"post_transaction_details": []})
     try:
         transactions.parse(chunk)
     except Exception as exc:  # the library raises bare ValueError/KeyError/RuntimeError
@@ -140,30 +206,23 @@ def _line(data: dict[str, Any], line_no: int, currency: str, fp: Fingerprinter) 
     booking_date = _plain_date(data.get("entry_date")) or value_date
     if booking_date is None:
         raise StatementFormatError(":61: has no date", line_no)
-    amount = to_minor_units(data["amount"].amount, currency, line_no)
-    description = _description(data)
+    magnitude = abs(to_minor_units(data["amount"].amount, currency, line_no))
+    mark = str(data.get("status") or "").upper()
+    amount = -magnitude if mark in _NEGATIVE_MARKS else magnitude
+    details = split_details(str(data.get("transaction_details") or ""))
     reference = _reference(data)
-    counterparty = data.get("applicant_name")
-    account = data.get("applicant_iban")
     return ParsedLine(
         line_no,
         booking_date,
         value_date,
         amount,
-        description,
+        details.description,
         reference,
-        counterparty.strip() if counterparty else None,
-        account.strip() if account else None,
+        details.name,
+        details.account,
         None,
-        fp(booking_date, amount, reference, description, None),
+        fp(booking_date, amount, reference, details.description, None),
     )
-
-
-def _description(data: dict[str, Any]) -> str:
-    details = data.get("transaction_details")
-    if not details:
-        details = " ".join(str(data[k]) for k in _DETAIL_FIELDS if data.get(k))
-    return " ".join(str(details).split())
 
 
 def _reference(data: dict[str, Any]) -> str | None:

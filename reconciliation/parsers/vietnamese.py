@@ -1,97 +1,158 @@
-"""Statement exports of Vietnamese banks (Vietcombank, VietinBank, BIDV), as CSV or .xlsx.
+"""Statement exports of Vietnamese banks, as CSV, .xlsx or legacy .xls (containers: ``sheets``).
 
 A bank is recognised by its column headers, wherever the header row sits: exports usually open
 with a block of title rows (account number, account name, period, opening balance), which is
-read for the account number and the opening/closing balance. Header labels are matched exactly
-after Unicode normalisation and case folding, accents included ("Nợ" is not "Nộ"); a label
-written without any diacritics ("Ngay giao dich", as some exports do) matches too. Bilingual
-labels ("Ngày giao dịch / Transaction Date", "Nợ\\nDebit", "Có (Credit)") match on either part.
+read for the account number and the opening/closing balance. Header labels are matched with
+their diacritics after Unicode normalisation and case folding ("Nợ" is not "Nộ", nor the "No" of
+a bilingual "STT / No" row-number column); only a header row written entirely without
+diacritics ("NGAY HIEU LUC", as some exports do) is matched without them. Bilingual labels
+("Ngày giao dịch / Transaction Date", "Nợ\\nDebit", "Có (Credit)") match on either part. The
+layouts (``LAYOUTS``) and where each comes from: ``tests/reconciliation/fixtures/README.md``.
 
-Rows below the header: dd/mm/yyyy dates (optionally with a time), or real dates in .xlsx; an
-empty date cell repeats the date above; debit becomes a negative amount, credit a positive one;
-thousand separators are read by pattern ("1.500.000", "1,500,000", "1.500.000,00"), and a
-fractional đồng amount is rejected. Rows without a date that carry a total marker ("Tổng cộng",
-"Cộng phát sinh", "Total") or no amount at all (signatures, notes, wrapped description text) are
-skipped; a row with amounts that cannot be read rejects the file, naming the row.
+Rows below the header: dd/mm/yyyy dates (optionally with a time), or real dates in a workbook;
+an empty date cell repeats the date above; debit becomes a negative amount, credit a positive
+one; thousand separators are read by pattern ("1.500.000", "1,500,000", "1.500.000,00"), and a
+fractional đồng amount is rejected. A total or subtotal row ("Tổng", "Tổng cộng", "Cộng",
+"Cộng phát sinh", "Total", …) is recognised with the word in any column (in the description
+column only as the whole cell) and an opening/closing balance row likewise: they are never
+lines; the last total is compared with the lines (a difference is a warning). Rows without an
+amount (signatures, notes, wrapped description text) are skipped; a row with amounts that cannot
+be read rejects the file, naming the row.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import math
 import re
 import unicodedata
-import warnings
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from .base import (
-    Fingerprinter,
-    ParsedLine,
-    ParsedStatement,
-    StatementFormatError,
-    decode_text,
-    period_of,
-)
+from .base import Fingerprinter, ParsedLine, ParsedStatement, StatementFormatError, period_of
 
-XLSX_MAGIC = b"PK\x03\x04"
+Cell = object
+Row = tuple[int, Sequence[Cell]]  # (1-based line or spreadsheet row, cells)
 
 
 @dataclass(frozen=True)
 class BankLayout:
-    """A bank's export: its format name and the header label of each column we read."""
+    """A bank's export: its format name, the accepted header labels of each column we read
+    (lower case, with diacritics), and the BIN of the bank that produces it."""
 
     format: str
-    labels: dict[str, str]  # role → Vietnamese label, lower case
+    labels: dict[str, tuple[str, ...]]
+    bank_bin: str
 
 
-VIETCOMBANK = BankLayout(
+def _layout(fmt: str, bank_bin: str, **labels: str | tuple[str, ...]) -> BankLayout:
+    return BankLayout(
+        fmt, {k: (v,) if isinstance(v, str) else v for k, v in labels.items()}, bank_bin
+    )
+
+
+VIETCOMBANK = _layout(
     "vietcombank",
-    {
-        "date": "ngày giao dịch",
-        "reference": "số tham chiếu",
-        "debit": "số tiền ghi nợ",
-        "credit": "số tiền ghi có",
-        "description": "mô tả",
-    },
+    "970436",
+    date="ngày giao dịch",
+    reference="số tham chiếu",
+    debit="số tiền ghi nợ",
+    credit="số tiền ghi có",
+    description="mô tả",
 )
-VIETINBANK = BankLayout(
+VIETINBANK = _layout(
     "vietinbank",
-    {
-        "date": "ngày hạch toán",
-        "value_date": "ngày phát sinh",
-        "description": "mô tả giao dịch",
-        "debit": "nợ",
-        "credit": "có",
-        "balance": "số dư",
-        "reference": "số giao dịch",
-    },
+    "970415",
+    date="ngày hạch toán",
+    value_date="ngày phát sinh",
+    description="mô tả giao dịch",
+    debit="nợ",
+    credit="có",
+    balance=("số dư", "số dư tk"),  # eFAST: "Số dư TK / Account balance"
+    reference="số giao dịch",
 )
-BIDV = BankLayout(
+BIDV = _layout(
     "bidv",
-    {
-        "date": "ngày hiệu lực",
-        "debit": "ghi nợ",
-        "credit": "ghi có",
-        "balance": "số dư",
-        "description": "mô tả",
-    },
+    "970418",
+    date="ngày hiệu lực",
+    debit="ghi nợ",
+    credit="ghi có",
+    balance="số dư",
+    description="mô tả",
+)
+TECHCOMBANK = _layout(
+    "techcombank",
+    "970407",
+    date="ngày giao dịch",
+    counterparty="đối tác",
+    description="diễn giải",
+    reference="số bút toán",
+    debit="nợ",
+    credit="có",
+    balance="số dư",
+)
+MB = _layout(
+    "mb",
+    "970422",
+    date="ngày giao dịch",
+    reference="mã giao dịch",
+    debit="phát sinh nợ",
+    credit="phát sinh có",
+    balance="số dư",
+    description="nội dung",
+)
+ACB = _layout(
+    "acb",
+    "970416",
+    date="ngày giao dịch",
+    reference="số gd",
+    description="nội dung giao dịch",
+    credit="tiền gửi vào",
+    debit="tiền rút ra",
+    balance="số dư",
+)
+AGRIBANK = _layout(
+    "agribank",
+    "970405",
+    date="ngày gd",
+    reference="số chứng từ",
+    debit="ghi nợ",
+    credit="ghi có",
+    balance="số dư",
+    description="diễn giải",
 )
 # Most columns first, so a header that satisfies two layouts picks the more specific one.
-LAYOUTS = tuple(sorted((VIETINBANK, VIETCOMBANK, BIDV), key=lambda b: -len(b.labels)))
+LAYOUTS = tuple(
+    sorted(
+        (VIETINBANK, VIETCOMBANK, BIDV, TECHCOMBANK, MB, ACB, AGRIBANK),
+        key=lambda b: -len(b.labels),
+    )
+)
 BY_FORMAT = {layout.format: layout for layout in LAYOUTS}
+BANK_BINS = {layout.format: layout.bank_bin for layout in LAYOUTS}
 
-# Title/footer block labels, accent-stripped; the value follows ":" or sits in a later cell.
+# Title/footer block labels, accent-stripped; the value follows ":", sits in a later cell, or
+# (ACB) in the cell below the label.
 _BLOCK_KEYS = {
     "account": ("so tai khoan", "account number", "account no", "so tk"),
-    "opening": ("so du dau ky", "so du dau", "opening balance", "beginning balance"),
-    "closing": ("so du cuoi ky", "so du cuoi", "closing balance", "ending balance"),
+    "opening": ("so du dau", "opening balance", "open balance", "beginning balance"),
+    "closing": ("so du cuoi", "closing balance", "ending balance"),
 }
-_TOTAL_MARKERS = ("tong cong", "cong phat sinh", "total", "tong phat sinh", "cong:")
-_TOTAL_WORDS = {"tong cong", "cong phat sinh", "total", "tong phat sinh", "cong", "tong"}
+_OLD_ACCOUNT = re.compile(r"\b(cu|old|previous)\b")  # BIDV: "Số tài khoản cũ" after the number
+_ROW_NUMBER = {"stt", "no.", "so tt", "seq"}  # never a data column, whatever else it says
+# Total and subtotal labels. With diacritics a prefix is enough ("Tổng cộng phát sinh", "Cộng
+# ngày 02/11"); "Công ty" is not "Cộng". Without them only unmistakable phrases count, since
+# "CONG TY …" and "TONG CUC …" are names; "Tong"/"Cong" alone must be the whole cell.
+_TOTAL_WORDS = {
+    *("tổng", "tổng cộng", "tổng phát sinh", "cộng", "cộng phát sinh", "cộng doanh số"),
+    *("tong", "tong cong", "tong phat sinh", "cong", "cong phat sinh", "cong doanh so"),
+    *("total", "subtotal", "sub total", "grand total", "total volume"),
+}
+_TOTAL_START = re.compile(
+    r"^(?:tổng|cộng|tong cong|tong phat sinh|tong so|cong phat sinh|cong doanh so|cong ngay"
+    r"|total|sub ?total|grand total)(?:$|[\s:/(.\-])"
+)
 _LABEL_SPLIT = re.compile(r"[/\n\r()]")
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?")
 _YMD = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?")
@@ -101,9 +162,7 @@ _AMOUNT = re.compile(
     re.ASCII,
 )
 _CURRENCY_SUFFIX = re.compile(r"\s*(?:vnd|vnđ|đ|₫|d)$", re.IGNORECASE)
-
-Cell = object
-Row = tuple[int, Sequence[Cell]]  # (1-based line or spreadsheet row, cells)
+_MAX_DIGITS = 19  # 2^63 has 19 digits: anything longer is refused here, the rest by the importer
 
 
 def strip_accents(text: str) -> str:
@@ -122,19 +181,18 @@ def _label_parts(cell: Cell) -> list[str]:
     return [part for part in parts if part]
 
 
-def _label_matches(parts: list[str], label: str) -> bool:
-    return any(part == label or (part.isascii() and part == strip_accents(label)) for part in parts)
-
-
 def match_header(
     cells: Sequence[Cell], layouts: Iterable[BankLayout] = LAYOUTS
 ) -> tuple[BankLayout, dict[str, int]] | None:
     """The layout whose labels all appear in ``cells``, with each role's column index."""
     parts = [_label_parts(cell) for cell in cells]
+    plain_row = all(_text(cell).isascii() for cell in cells)  # an export without diacritics
+    usable = [(i, p) for i, p in enumerate(parts) if p and not _ROW_NUMBER.intersection(p)]
     for layout in layouts:
         columns: dict[str, int] = {}
-        for role, label in layout.labels.items():
-            index = next((i for i, p in enumerate(parts) if _label_matches(p, label)), None)
+        for role, labels in layout.labels.items():
+            wanted = set(labels) | ({strip_accents(x) for x in labels} if plain_row else set())
+            index = next((i for i, p in usable if wanted.intersection(p)), None)
             if index is None:
                 break
             columns[role] = index
@@ -187,6 +245,8 @@ def parse_amount(cell: Cell, line_no: int) -> int | None:
     if isinstance(cell, int):
         return cell
     if isinstance(cell, float | Decimal):
+        if not math.isfinite(cell):
+            raise StatementFormatError(f"amount {cell} is not a number", line_no)
         if cell != int(cell):
             raise StatementFormatError(f"amount {cell} is not a whole number of đồng", line_no)
         return int(cell)
@@ -195,67 +255,84 @@ def parse_amount(cell: Cell, line_no: int) -> int | None:
         return None
     match = _AMOUNT.fullmatch(text)
     if not match or (match["dec"] and match["dec"] == match["sep"]):
-        raise StatementFormatError(f"amount {text!r} is not a number", line_no)
+        raise StatementFormatError(f"amount {text[:40]!r} is not a number", line_no)
     if match["frac"] and int(match["frac"]):
         raise StatementFormatError(f"amount {text!r} is not a whole number of đồng", line_no)
-    value = int(match["int"].replace(".", "").replace(",", ""))
-    return -value if match["sign"] == "-" else value
+    digits = match["int"].replace(".", "").replace(",", "")
+    if len(digits.lstrip("0")) > _MAX_DIGITS:
+        raise StatementFormatError(f"amount {text[:40]!r} is too large", line_no)
+    return -int(digits) if match["sign"] == "-" else int(digits)
 
 
-def _block_value(cells: Sequence[Cell], skip: int | None = None) -> tuple[str, Cell] | None:
-    """``(key, value)`` when the row is a labelled title/footer row (keys: ``_BLOCK_KEYS``)."""
-    for index, cell in enumerate(cells):
-        if index == skip or not isinstance(cell, str) or not cell.strip():
-            continue
-        label, _, rest = cell.partition(":")
-        plain = [strip_accents(part) for part in _label_parts(label)]
-        for key, prefixes in _BLOCK_KEYS.items():
-            if any(part.startswith(prefixes) for part in plain):
-                if rest.strip():
-                    return key, rest.strip()
-                value = next((c for c in cells[index + 1 :] if _text(c)), None)
-                return (key, value) if value is not None else None
+def _block_key(cell: Cell) -> tuple[str, str] | None:
+    """``(key, text after the colon)`` when the cell is a title/footer label (``_BLOCK_KEYS``)."""
+    if not isinstance(cell, str) or not cell.strip():
+        return None
+    label, _, rest = cell.partition(":")
+    plain = [strip_accents(part) for part in _label_parts(label)]
+    for key, prefixes in _BLOCK_KEYS.items():
+        if any(part.startswith(prefixes) for part in plain):
+            if key == "account" and any(_OLD_ACCOUNT.search(part) for part in plain):
+                return "old_account", rest.strip()
+            return key, rest.strip()
     return None
 
 
-def _is_total(cells: Sequence[Cell], description: int | None = None) -> bool:
-    """A total row: a marker opens a cell, or is the whole description cell.
-
-    A description merely starting with "Total" ("TOTAL FEE TP26...") is a transfer memo.
+def is_total(cells: Sequence[Cell], free_text: frozenset[int] = frozenset()) -> bool:
+    """A total or subtotal row: a total label opens a cell, or is the whole of a free-text
+    (description, counterparty) cell. "TOTAL FEE TP26..." in a description is a transfer memo.
     """
     for index, cell in enumerate(cells):
-        if isinstance(cell, str) and cell.strip():
-            plain = strip_accents(" ".join(cell.split())).casefold().rstrip(" :")
-            parts = [part.strip() for part in _LABEL_SPLIT.split(plain)]
-            if index == description:
-                if any(part in _TOTAL_WORDS for part in parts):
-                    return True
-            elif plain.startswith(_TOTAL_MARKERS) or plain == "cong":
-                return True
+        if not isinstance(cell, str) or not cell.strip():
+            continue
+        text = unicodedata.normalize("NFC", " ".join(cell.split())).casefold().rstrip(" :")
+        parts = [p.strip(" :") for p in _LABEL_SPLIT.split(text)]
+        if any(part in _TOTAL_WORDS for part in parts):
+            return True
+        if index not in free_text and _TOTAL_START.match(text):
+            return True
     return False
 
 
-class _Block:
-    """What the title and footer rows say about the statement."""
+class Block:
+    """What the title and footer rows (and total rows) say about the statement."""
 
     def __init__(self) -> None:
         self.account: str | None = None
         self.opening: int | None = None
         self.closing: int | None = None
+        self.totals: list[tuple[int, int, int]] = []  # (line, debits, credits) of total rows
+        self._below: dict[int, str] = {}  # column → key whose value is in the next row
 
     def read(self, cells: Sequence[Cell], line_no: int, skip: int | None = None) -> bool:
-        found = _block_value(cells, skip)
-        if found is None:
-            return False
-        key, value = found
+        """Take what the row says; True when it was a labelled block row."""
+        below, self._below = self._below, {}
+        for index, key in below.items():
+            under = cells[index] if index < len(cells) else None
+            if _text(under):
+                self._set(key, under, line_no)
+        found = False
+        for index, cell in enumerate(cells):
+            if index == skip or (labelled := _block_key(cell)) is None:
+                continue
+            key, rest = labelled
+            value: Cell = rest or next((c for c in cells[index + 1 :] if _text(c)), None)
+            if _holds_number(value) and _block_key(value) is None:
+                self._set(key, value, line_no)
+            else:
+                self._below[index] = key  # ACB: the labels' row, the values under them
+            found = True
+        return found or bool(below)
+
+    def _set(self, key: str, value: Cell, line_no: int) -> None:
         if key == "account":
-            number = str(int(value)) if isinstance(value, int | float) else _text(value)
-            self.account = number.split()[0] if number else None
+            if self.account is None:  # the first number is the account's; later ones are notes
+                number = str(int(value)) if isinstance(value, int | float) else _text(value)
+                self.account = number.split()[0] if number else None
         elif key == "opening":
             self.opening = parse_amount(value, line_no)
-        else:
+        elif key == "closing":
             self.closing = parse_amount(value, line_no)
-        return True
 
 
 def parse_rows(rows: Sequence[Row], fmt: str | None = None) -> ParsedStatement:
@@ -266,13 +343,35 @@ def parse_rows(rows: Sequence[Row], fmt: str | None = None) -> ParsedStatement:
         expected = f"the {fmt} column headers" if fmt else "a known bank's column headers"
         raise StatementFormatError(f"unrecognised statement format: no row has {expected}")
     position, layout, columns = found
-    block = _Block()
+    block = Block()
     for line_no, cells in rows[:position]:
         block.read(cells, line_no)
     lines = _parse_body(rows[position + 1 :], columns, block)
     start, end = period_of(lines)
     return ParsedStatement(
-        layout.format, block.account, "VND", block.opening, block.closing, start, end, lines
+        layout.format,
+        block.account,
+        "VND",
+        block.opening,
+        block.closing,
+        start,
+        end,
+        lines,
+        _total_warnings(block, lines),
+    )
+
+
+def _total_warnings(block: Block, lines: list[ParsedLine]) -> tuple[str, ...]:
+    if len(block.totals) != 1:  # subtotals per day or page: the file's own sums are not one
+        return ()
+    line_no, debits, credits = block.totals[0]
+    got_debits = -sum(ln.amount for ln in lines if ln.amount < 0)
+    got_credits = sum(ln.amount for ln in lines if ln.amount > 0)
+    if (debits, credits) in ((got_debits, got_credits), (0, 0)):
+        return ()
+    return (
+        f"line {line_no}: the file's total row says debits {debits:,} and credits {credits:,}, "
+        f"its lines add up to debits {got_debits:,} and credits {got_credits:,}",
     )
 
 
@@ -282,30 +381,33 @@ def _cell(cells: Sequence[Cell], index: int | None) -> Cell:
     return cells[index]
 
 
-def _parse_body(rows: Sequence[Row], columns: dict[str, int], block: _Block) -> list[ParsedLine]:
+def _parse_body(rows: Sequence[Row], columns: dict[str, int], block: Block) -> list[ParsedLine]:
     fingerprint = Fingerprinter()
     lines: list[ParsedLine] = []
     previous_date: date | None = None
     previous_value: date | None = None
+    described = columns.get("description")
+    free_text = frozenset(columns[k] for k in ("description", "counterparty") if k in columns)
     for line_no, cells in rows:
         if not any(_text(cell) for cell in cells):
             continue
-        date_cell = _cell(cells, columns["date"])
-        booking = parse_date(date_cell)
         debit = _cell(cells, columns["debit"])
         credit = _cell(cells, columns["credit"])
+        if is_total(cells, free_text):
+            debits, credits = parse_amount(debit, line_no), parse_amount(credit, line_no)
+            block.totals.append((line_no, abs(debits or 0), credits or 0))
+            continue
+        date_cell = _cell(cells, columns["date"])
+        booking = parse_date(date_cell)
         has_amount = _holds_number(debit) or _holds_number(credit)
-        described = columns.get("description")
-        if (booking is None or not has_amount) and (
-            block.read(cells, line_no, skip=described) or _is_total(cells, described)
-        ):
-            continue  # a labelled balance row or a total row
+        if (booking is None or not has_amount) and block.read(cells, line_no, skip=described):
+            continue  # a labelled balance row
         if booking is None:
             if not has_amount:
                 continue  # a note, a signature or wrapped description text
             if _text(date_cell):
                 raise StatementFormatError(
-                    f"{_text(date_cell)!r} is not a date (dd/mm/yyyy)", line_no
+                    f"{_text(date_cell)[:40]!r} is not a date (dd/mm/yyyy)", line_no
                 )
             if previous_date is None:
                 raise StatementFormatError("the first transaction has no date", line_no)
@@ -316,11 +418,14 @@ def _parse_body(rows: Sequence[Row], columns: dict[str, int], block: _Block) -> 
         value_cell = _cell(cells, columns.get("value_date"))
         value = parse_date(value_cell)
         if value is None and _text(value_cell):
-            raise StatementFormatError(f"{_text(value_cell)!r} is not a date (dd/mm/yyyy)", line_no)
+            raise StatementFormatError(
+                f"{_text(value_cell)[:40]!r} is not a date (dd/mm/yyyy)", line_no
+            )
         value = value or (previous_value if "value_date" in columns else None)
         balance = parse_amount(_cell(cells, columns.get("balance")), line_no)
-        description = " ".join(_text(_cell(cells, columns.get("description"))).split())
+        description = " ".join(_text(_cell(cells, described)).split())
         reference = _reference(_cell(cells, columns.get("reference")))
+        counterparty = _text(_cell(cells, columns.get("counterparty"))) or None
         lines.append(
             ParsedLine(
                 line_no,
@@ -329,7 +434,7 @@ def _parse_body(rows: Sequence[Row], columns: dict[str, int], block: _Block) -> 
                 amount,
                 description,
                 reference,
-                None,
+                counterparty,
                 None,
                 balance,
                 fingerprint(booking, amount, reference, description, balance),
@@ -359,50 +464,3 @@ def _reference(cell: Cell) -> str | None:
     if isinstance(cell, float) and cell.is_integer():
         cell = int(cell)
     return _text(cell) or None
-
-
-# --- reading the two containers ---------------------------------------------------------------
-
-
-def csv_rows(text: str, fmt: str | None = None) -> list[Row]:
-    """The CSV's rows with their line numbers, in whichever of , ; or tab finds a header."""
-    for delimiter in (",", ";", "\t"):
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows: list[Row] = []
-        try:
-            for row in reader:
-                rows.append((reader.line_num, row))
-        except csv.Error as exc:
-            raise StatementFormatError(f"unreadable CSV: {exc}", reader.line_num) from None
-        if find_header(rows, (BY_FORMAT[fmt],) if fmt else LAYOUTS):
-            return rows
-    return rows
-
-
-def xlsx_rows(data: bytes) -> list[Row]:
-    """The first worksheet's rows as values, numbered as Excel numbers them."""
-    import openpyxl
-
-    with warnings.catch_warnings():
-        # openpyxl warns about workbook features it drops (styles, data validation); only the
-        # cell values matter here, and pytest turns warnings into errors.
-        warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-            raise StatementFormatError(f"unreadable .xlsx workbook: {exc}") from None
-        try:
-            sheet = workbook.worksheets[0]
-            sheet.reset_dimensions()  # exporters often write a wrong <dimension>
-            return [
-                (number, row)
-                for number, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
-        finally:
-            workbook.close()
-
-
-def parse_vietnamese(data: bytes, fmt: str | None = None) -> ParsedStatement:
-    """A Vietcombank/VietinBank/BIDV export, CSV or .xlsx; ``fmt`` pins the bank."""
-    rows = xlsx_rows(data) if data.startswith(XLSX_MAGIC) else csv_rows(decode_text(data), fmt)
-    return parse_rows(rows, fmt)

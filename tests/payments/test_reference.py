@@ -125,3 +125,57 @@ def test_one_digit_variants_are_exactly_the_valid_references_one_substitution_aw
     ]
 
     assert ref.one_digit_variants(candidate) == searched
+
+
+# --- damaged references as real memos carry them (issue 18) ---------------------------------
+
+
+def only_candidate(memo: str) -> str:
+    (candidate,) = [c for c in ref.candidates_in(memo) if not ref.is_valid(c)]
+    return candidate
+
+
+def test_bank_digits_glued_after_the_reference_are_recovered_not_found() -> None:
+    target, other = sample_refs(2, seed=21)
+    memo = f"MBVCB.123.{target}9024123456.NGUYEN VAN A chuyen tien"
+    assert ref.find_reference(memo) is None  # never an exact match by itself
+    glued = only_candidate(memo)
+    assert glued.startswith(target) and len(glued) <= 19
+    assert ref.recovery_variants(glued) == [target]
+    assert ref.correct_one_typo(glued, [target, other]) == target
+    assert ref.correct_one_typo(glued, [other]) is None
+
+
+def test_a_reference_missing_its_last_character_is_completed_only_when_unique() -> None:
+    target, other = sample_refs(2, seed=22)
+    cut = only_candidate(f"CT tu 0351000646393 {target[:-1]}")
+    assert cut == target[:-1]
+    assert ref.recovery_variants(cut) == [target]  # MOD 97: at most one last digit fits
+    assert ref.correct_one_typo(cut, [target, other]) == target
+    assert ref.correct_one_typo(cut, [other]) is None
+    # followed by a word: the word's first letter is not taken for a digit
+    assert only_candidate(f"{target[:-1]} LE PHI") == cut
+
+
+@pytest.mark.parametrize(("digit", "letters"), [("0", "Oo"), ("1", "IiLl")])
+def test_letters_typed_for_digits_are_read_back(digit: str, letters: str) -> None:
+    target = next(r for r in sample_refs(50, seed=23) if digit in r[3:])
+    for letter in letters:
+        typed = target[:3] + target[3:].replace(digit, letter)
+        candidate = only_candidate(f"nop le phi {typed} ho so 123")
+        assert ref.recovery_variants(candidate) == [target]
+        assert ref.correct_one_typo(candidate, [target]) == target
+
+
+def test_two_kinds_of_damage_are_not_undone_together() -> None:
+    target = next(r for r in sample_refs(50, seed=24) if "0" in r[3:-1])
+    letter_and_cut = (target[:3] + target[3:].replace("0", "O"))[:-1]
+    assert all(ref.recovery_variants(c) == [] for c in ref.candidates_in(letter_and_cut))
+    assert ref.recovery_variants(target) == []  # a valid reference is not a candidate
+
+
+@given(st.text(alphabet="TPH0123456789OIL .-x", max_size=60))
+def test_recovery_never_fails_and_only_yields_valid_references(text: str) -> None:
+    for candidate in ref.candidates_in(text):
+        assert len(candidate) <= 19
+        assert all(ref.is_valid(v) for v in ref.recovery_variants(candidate))

@@ -15,7 +15,7 @@ from reconciliation.parsers import (
     parse_statements,
 )
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "statements" / "camt053"
+SHARED = Path(__file__).resolve().parent / "fixtures" / "public" / "camt053"
 
 
 def shared(name: str) -> bytes:
@@ -228,3 +228,21 @@ def test_a_doctype_hidden_in_utf16_is_refused_by_the_parsed_tree(
     with pytest.raises(StatementFormatError, match="DOCTYPE"):
         parse_statement(data.encode("utf-16"), fmt="camt053")
     assert _nobody_connected(listener)
+
+
+def test_a_batch_whose_details_do_not_add_up_stays_one_line_with_a_warning() -> None:
+    from tests.reconciliation.test_parsers_import import camt_batch
+
+    refs = ["TPH00000000000097", "TPH00000000000194"]
+    good = parse_statement(camt_batch("376101234567", refs, [100_000, 50_000]))
+    assert [(ln.amount, ln.description) for ln in good.lines] == [
+        (100_000, refs[0]),  # the structured creditor reference is the remittance
+        (50_000, refs[1]),
+    ]
+    tampered = camt_batch("376101234567", refs, [100_000, 50_000]).replace(
+        b'<Amt Ccy="VND">50000</Amt></TxAmt>', b'<Amt Ccy="VND">40000</Amt></TxAmt>'
+    )
+    statement = parse_statement(tampered)
+    (line,) = statement.lines
+    assert line.amount == 150_000 and line.bank_reference == "BATCH0001"
+    assert any("do not add up to the entry's" in w for w in statement.warnings)

@@ -14,8 +14,8 @@ from reconciliation.parsers import (
     parse_statements,
 )
 
-# <repo>/../shared: the same layout on a developer machine and in CI.
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "statements" / "mt940"
+# Copies of public samples (fixtures/public/README.md says where each comes from).
+SHARED = Path(__file__).resolve().parent / "fixtures" / "public" / "mt940"
 ALL_FIXTURES = sorted(p.name for p in SHARED.glob("*") if not p.name.startswith("LICENSE"))
 
 
@@ -152,3 +152,84 @@ def test_an_unreadable_field_is_rejected_with_its_line() -> None:
 def test_a_file_without_20_is_not_mt940() -> None:
     with pytest.raises(StatementFormatError, match="no MT940 statement"):
         parse_statement(b"hello\n", fmt="mt940")
+
+
+# --- real-world marks, account forms and :86: structures (issue 18) ---------------------------
+
+VN = Path(__file__).resolve().parent / "fixtures" / "vn"
+
+
+def test_reversal_marks_negate_and_the_lines_add_up_to_the_balances() -> None:
+    statement = parse_statement((VN / "reversals.sta").read_bytes())
+    # C +200000, RC (reversal of that credit) −200000, D −50000, RD (fee back) +50000, C +300000
+    assert [line.amount for line in statement.lines] == [200000, -200000, -50000, 50000, 300000]
+    assert statement.closing_balance is not None and statement.opening_balance is not None
+    assert sum(ln.amount for ln in statement.lines) == (
+        statement.closing_balance - statement.opening_balance
+    )
+    assert statement.warnings == ()
+
+
+def test_a_german_structured_86_is_split_into_purpose_name_and_account() -> None:
+    line = parse_statement((VN / "reversals.sta").read_bytes()).lines[-1]
+    assert line.counterparty_name == "NGUYEN VAN AN"
+    assert line.counterparty_account == "0011001234567"
+    assert "TPH12345678901234" in line.description  # ?20/?21 joined where the line wrapped
+    assert "NGUYEN" not in line.description and "0011001234567" not in line.description
+    betterplace = parse_statements(shared("betterplace_sepa_snippet.sta"))[0].lines[0]
+    assert betterplace.counterparty_name == "KARL KAUFMANN"
+    assert betterplace.counterparty_account == "DE14508800500194785000"
+    assert betterplace.description.startswith("GUTSCHRIFT EREF+EndToEndId TFNR 22 004 00001 SVWZ+")
+
+
+@pytest.mark.parametrize(
+    ("raw", "description", "name", "account"),
+    [
+        (
+            "/EREF/TPH12345678901234/REMI/USTD//Le phi ho tich/NAME/TRAN THI B/IBAN/VN12345678/",
+            "Le phi ho tich TPH12345678901234",
+            "TRAN THI B",
+            "VN12345678",
+        ),
+        (
+            "/CNTP/0011001234567/BFTVVNVX/LE VAN C/HA NOI/REMI/USTD//TPH12345678901234/",
+            "TPH12345678901234",
+            "LE VAN C",
+            "0011001234567",
+        ),
+        (
+            "CK nop le phi TPH12345678901234\nNGUYEN VAN A",
+            "CK nop le phi TPH12345678901234 NGUYEN VAN A",
+            None,
+            None,
+        ),
+    ],
+)
+def test_slash_style_and_free_86(
+    raw: str, description: str, name: str | None, account: str | None
+) -> None:
+    from reconciliation.parsers.mt940 import split_details
+
+    details = split_details(raw)
+    assert (details.description, details.name, details.account) == (description, name, account)
+
+
+@pytest.mark.parametrize(
+    "field_25",
+    [
+        "ICBVVNVX/376101234567",  # BIC/account
+        "376101234567 VND",  # account, space, currency
+        "376101234567VND",  # currency glued on
+        "3761.0.1234567",  # the catalog's own punctuation
+        "3761-0 1234567",  # dashes and spaces
+        "970415/3761.0.1234567",  # bank code (BIN) before a slash
+    ],
+)
+def test_the_25_account_is_compared_normalised(field_25: str) -> None:
+    from reconciliation.parsers.base import same_account
+
+    text = (VN / "reversals.sta").read_text().replace("ICBVVNVX/3761.0.1234567 VND", field_25)
+    statement = parse_statement(text.encode())
+    assert statement.account_number is not None
+    assert same_account(statement.account_number, "3761.0.1234567")
+    assert not same_account(statement.account_number, "3761.0.1234568")

@@ -2,7 +2,7 @@
 attempt, content-addressed receipts, a procedure's national service code (MaDVC)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-05 08:00:00
 
 Only additions: nullable columns and a new table, safe while the previous release runs (it
@@ -18,7 +18,7 @@ from alembic import op
 import payments.db
 
 revision: str = "0012"
-down_revision: str | Sequence[str] | None = "0010"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

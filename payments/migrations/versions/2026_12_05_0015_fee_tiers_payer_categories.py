@@ -6,7 +6,7 @@ triggers of 0007 so that cached quotes see a change; ``payment_requests`` keeps 
 payer claimed. Safe while the previous release runs: nullable columns and a new table only.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-05 08:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0011"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -53,8 +53,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("payer_categories")  # its triggers go with it
-    with op.batch_alter_table("payment_requests", schema=None) as batch_op:
-        batch_op.drop_column("payer_categories")
+    # a plain DROP COLUMN (SQLite ≥ 3.35): recreating payment_requests would trip its foreign keys
+    op.drop_column("payment_requests", "payer_categories")
     with op.batch_alter_table("fee_items", schema=None) as batch_op:
         batch_op.drop_column("cap")
         batch_op.drop_column("tiers")

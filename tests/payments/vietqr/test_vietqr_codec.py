@@ -154,10 +154,11 @@ INVALID_VECTORS = [
         id=f"{XN_VNPAY} invalid CRC",
     ),
     pytest.param(
-        # a VNPAY wallet's personal QR: valid CRC but not EMV merchant-presented (Vietnamese text)
+        # a VNPAY wallet's personal QR: valid CRC but not EMV merchant-presented (its Vietnamese
+        # text is only a warning now; the missing currency field is structural)
         "00020101021002020103069084010411VNPayWallet071003933571580809Lê Anh Tú09051000010037041107"
         "content63042678",
-        "field 08: non-ASCII character 'ê'",
+        "missing mandatory field 53 (currency)",
         id=f"{XN_VNPAY} personal VNPayQR",
     ),
     pytest.param(
@@ -490,20 +491,6 @@ def replace_crc(payload: str, crc: str) -> str:
             id="no service code",
         ),
         pytest.param(
-            build(*vietqr_fields(f59="N" * 26)), "field 59: 26 characters, at most 25", id="59"
-        ),
-        pytest.param(
-            build(*vietqr_fields(f60="C" * 16)), "field 60: 16 characters, at most 15", id="60"
-        ),
-        pytest.param(
-            build(*vietqr_fields(f62=tlv("08", "P" * 26))), "field 62.08: 26 characters", id="62.08"
-        ),
-        pytest.param(
-            build(*vietqr_fields(f62=tlv("08", "Chuyển tiền"))),
-            "field 62: non-ASCII character 'ể'",
-            id="diacritics",
-        ),
-        pytest.param(
             build(*vietqr_fields(f62=tlv("08", "line\nbreak"))),
             "field 62: control character '\\n'",
             id="control character",
@@ -539,7 +526,7 @@ def test_malformed_payloads_say_what_is_wrong(payload: str, message: str) -> Non
         ("100.00", "digits only"),
         ("1 000", "digits only"),
         ("1e5", "digits only"),
-        ("١٠٠", "non-ASCII"),  # Arabic-Indic digits: str.isdigit() says yes
+        ("١٠٠", "digits only"),  # Arabic-Indic digits: str.isdigit() says yes
         ("12345678901234", "longer than 13 characters"),
     ],
 )
@@ -751,3 +738,81 @@ def test_memo_is_cut_at_25_characters_without_a_trailing_space() -> None:
 def test_memo_for_refuses_a_reference_that_cannot_lead_a_memo(reference: str) -> None:
     with pytest.raises(VietQRError):
         memo_for(reference, "Phí")
+
+
+# --- lenient decoding: what real banks print (issue 18) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "warnings", "check"),
+    [
+        pytest.param(
+            vietqr_fields(f59="SỞ TƯ PHÁP HÀ TĨNH", f60="HA TINH"),
+            ["field 59: non-ASCII character 'Ở'"],
+            ("merchant_name", "SỞ TƯ PHÁP HÀ TĨNH"),
+            id="đ and tones in 59",
+        ),
+        pytest.param(
+            vietqr_fields(f59="CONG TY ĐIEN LUC"),
+            ["field 59: non-ASCII character 'Đ'"],
+            ("merchant_name", "CONG TY ĐIEN LUC"),
+            id="Đ in 59",
+        ),
+        pytest.param(
+            vietqr_fields(
+                f62=tlv("08", "TPH12345678901234 Le phi h")
+            ),  # 26: Vietcombank's 28 style
+            ["field 62.08: 26 characters, at most 25 allowed"],
+            ("purpose", "TPH12345678901234 Le phi h"),
+            id="62.08 over 25",
+        ),
+        pytest.param(
+            vietqr_fields(f62=tlv("08", "X" * 45)),  # BIDV prints purposes of 45 characters
+            ["field 62.08: 45 characters, at most 25 allowed"],
+            ("purpose", "X" * 45),
+            id="62.08 of 45",
+        ),
+        pytest.param(
+            vietqr_fields(f59="N" * 26, f60="C" * 16),
+            [
+                "field 59: 26 characters, at most 25 allowed",
+                "field 60: 16 characters, at most 15 allowed",
+            ],
+            ("merchant_city", "C" * 16),
+            id="59 and 60 over their caps",
+        ),
+        pytest.param(
+            vietqr_fields(f62=tlv("08", "Chuyển tiền")),
+            ["field 62: non-ASCII character 'ể'"],
+            ("purpose", "Chuyển tiền"),
+            id="diacritics in 62",
+        ),
+    ],
+)
+def test_rule_deviations_decode_with_a_warning_each(
+    fields: list[tuple[str, str]], warnings: list[str], check: tuple[str, str]
+) -> None:
+    decoded = decode(build(*fields))
+    assert decoded.kind == "vietqr" and decoded.account == "012345678901"
+    assert [w.split(" (")[0] for w in decoded.warnings] == warnings
+    assert getattr(decoded, check[0]) == check[1]
+
+
+def test_a_conforming_payload_has_no_warnings_and_encoding_stays_strict() -> None:
+    assert decode(build(*vietqr_fields())).warnings == ()
+    with pytest.raises(VietQRError, match="purpose: 45 characters"):
+        encode(bank_bin="970415", account="012345678901", amount=1000, purpose="X" * 45)
+    with pytest.raises(VietQRError, match="merchant_name: 26 characters"):
+        encode(bank_bin="970415", account="012345678901", merchant_name="N" * 26)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        pytest.param(build(*vietqr_fields(f59="SỞ TƯ PHÁP"), crc="0000"), "bad CRC", id="CRC"),
+        pytest.param(build(*vietqr_fields(f59="SỞ TƯ PHÁP"))[:-9], "truncated", id="truncated"),
+    ],
+)
+def test_structural_errors_still_raise_with_non_ascii_text(payload: str, message: str) -> None:
+    with pytest.raises(VietQRError, match=message):
+        decode(payload)
