@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from apispec import APISpec
@@ -139,7 +140,24 @@ def build_spec() -> dict[str, Any]:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)
-    return spec.to_dict()
+    portable: dict[str, Any] = _portable(spec.to_dict())
+    return portable
+
+
+def _portable(node: Any) -> Any:
+    """What JSON Schema tools read: numbers as numbers (a Decimal bound would be written as a
+    string) and patterns in ECMA syntax (ours end with Python's ``\\Z``)."""
+    if isinstance(node, dict):
+        out = {key: _portable(value) for key, value in node.items()}
+        pattern = out.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("\\Z"):
+            out["pattern"] = "^" + pattern[:-2] + "$"
+        return out
+    if isinstance(node, list):
+        return [_portable(value) for value in node]
+    if isinstance(node, Decimal):
+        return int(node) if node == node.to_integral_value() else float(node)
+    return node
 
 
 def _operation(op: Operation) -> dict[str, Any]:

@@ -251,7 +251,8 @@ def load_json_object(body: bytes) -> dict[str, Any]:
     """A callback body as a JSON object, or ``CallbackRejected(MALFORMED)`` saying why not."""
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: JSON nested a thousand deep
         raise CallbackRejected(RejectReason.MALFORMED, "body is not JSON") from exc
     if not isinstance(message, dict):
         raise CallbackRejected(RejectReason.MALFORMED, "body is not a JSON object")

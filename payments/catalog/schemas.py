@@ -6,9 +6,10 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from payments.catalog.models import AccountKind, Channel, FeeKind, ReductionKind
+from payments.money import BIGINT_MAX, amount_error
 
 
 def _whole(pattern: str) -> re.Pattern[str]:
@@ -22,7 +23,6 @@ TAX_CODE = _whole(r"\d{10}(-\d{3})?")
 # receipt series: 2-digit year, "T" (thu phí), two letters of the tax authority's alphabet
 SERIES = _whole(r"\d{2}T[ABCDEGHKLMNPQRSTUVXY]{2}")
 TEMPLATE = "EBL01"
-BIGINT_MAX = 2**63 - 1  # fee_items.amount is a BIGINT
 # reduction_policies.value is NUMERIC(14, 4): ten digits before the point, four after
 VALUE_MAX = Decimal("9999999999.9999")
 VALUE_PLACES = Decimal("0.0001")
@@ -74,6 +74,13 @@ class FeeIn(_Strict):
         required=True, strict=True, validate=validate.Range(min=0, max=BIGINT_MAX)
     )
     legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+
+    @validates("amount")
+    def _within_ceiling(self, value: int, **_: Any) -> None:
+        # a fee may be free (0), never above THUPHI_MAX_AMOUNT
+        problem = amount_error(value, zero=True)
+        if problem:
+            raise ValidationError(problem)
 
 
 class ProcedureIn(_Strict):
