@@ -5,6 +5,7 @@ ceiling are applied and every sum (the request, the console's daily rollup) stay
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +94,9 @@ def test_payments_at_the_ceiling_are_applied_and_the_day_rollup_stays_exact(
     for req in requests_:
         after = fetch(s, req["id"])
         assert (after["status"], after["paid_amount"]) == ("overpaid", 2 * CEILING)
+        # instants are ISO 8601 with an offset, never an HTTP date
+        for txn in after["transactions"]:
+            assert datetime.fromisoformat(txn["occurred_at"]).utcoffset() is not None
     with container.uow() as uow:
         rolled = uow.session.scalar(select(func.sum(PaymentDay.amount)))
         counted = uow.session.scalar(select(func.sum(PaymentDay.payments)))
