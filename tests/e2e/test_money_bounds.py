@@ -5,8 +5,8 @@ ceiling are applied and every sum (the request, the console's daily rollup) stay
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
