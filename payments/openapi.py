@@ -53,7 +53,16 @@ class Operation:
     # further success statuses answering the same schema (e.g. 200 beside 201: nothing was new)
     also_ok: tuple[int, ...] = ()
     extra_responses: dict[int, str] = field(default_factory=dict)
+    # OpenAPI links from the success answer: (name, operationId, parameter, runtime expression)
+    links: tuple[tuple[str, str, str, str], ...] = ()
 
+
+# what the request guard (payments.guard) may answer before any operation runs: a body too
+# large, too deep or holding control characters
+GUARD_ERRORS = (400, 413)
+_GET_REQUEST = "get_api_v1_payment-requests_request_id"
+_CANCEL_REQUEST = "post_api_v1_payment-requests_request_id_cancel"
+_LIST_REQUESTS = "get_api_v1_payment-requests"
 
 # Other packages append their operations here (the app factory imports them before serving).
 OPERATIONS: list[Operation] = [
@@ -63,7 +72,7 @@ OPERATIONS: list[Operation] = [
         "Exchange client credentials for an access token",
         body=TokenIn,
         response=TokenOut,
-        errors=(401, 422),
+        errors=(401, 422, 429),
     ),
     Operation(
         "post",
@@ -91,6 +100,11 @@ OPERATIONS: list[Operation] = [
         status=201,
         headers=(("Idempotency-Key", True, "Unique per logical request"),),
         errors=(400, 401, 403, 409, 422),
+        links=(
+            ("GetPaymentRequest", _GET_REQUEST, "request_id", "$response.body#/id"),
+            ("CancelPaymentRequest", _CANCEL_REQUEST, "request_id", "$response.body#/id"),
+            ("ListDossierRequests", _LIST_REQUESTS, "dossier_code", "$response.body#/dossier_code"),
+        ),
     ),
     Operation(
         "get",
@@ -170,10 +184,19 @@ def _operation(op: Operation) -> dict[str, Any]:
         "operationId": op.method + op.path.replace("/", "_").replace("{", "").replace("}", ""),
         "responses": {
             **{str(code): ok for code in (op.status, *op.also_ok)},
-            **{str(code): {"description": "Problem", "content": problem} for code in op.errors},
+            **{
+                str(code): {"description": "Problem", "content": problem}
+                for code in sorted({*op.errors, *GUARD_ERRORS})
+            },
         },
         "parameters": [],
     }
+    if op.links:
+        linked = {
+            name: {"operationId": target, "parameters": {param: expression}}
+            for name, target, param, expression in op.links
+        }
+        out["responses"][str(op.status)] = {**ok, "links": linked}
     for code, text in op.extra_responses.items():
         out["responses"][str(code)] = {"description": text}
     if op.scope:
