@@ -63,9 +63,9 @@ def test_an_unknown_client_costs_the_same_work_as_a_known_one(
     creds = make_client()
 
     def timed(client_id: str, ip: str) -> float:
-        started = time.perf_counter()
+        started = time.thread_time()  # CPU work, not the shared machine's load
         assert _token(client, client_id, "wrong", ip).status_code == 401
-        return time.perf_counter() - started
+        return time.thread_time() - started
 
     known = min(timed(creds["client_id"], f"192.0.2.{i}") for i in range(4))
     unknown = min(timed(f"cl_nobody{i}", f"192.0.2.{i + 10}") for i in range(4))
