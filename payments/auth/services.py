@@ -148,9 +148,8 @@ def issue_token(
     """Exchange client credentials for a short-lived signed JWT. Failed secrets are throttled
     per client and per address (429 with Retry-After); an unknown client costs the same work
     as a known one, so timing does not tell which ids exist."""
-    limits = [(f"client:{client_id[:64]}", TOKEN_FAILURES_PER_CLIENT)]
-    if ip:
-        limits.append((f"token-ip:{ip[:64]}", TOKEN_FAILURES_PER_IP))
+    limits = [(f"token-ip:{ip[:64]}", TOKEN_FAILURES_PER_IP)] if ip else []
+    limits.append((f"client:{client_id[:64]}", TOKEN_FAILURES_PER_CLIENT))
     take_try(uow, limits, TOKEN_WINDOW)
     with uow:
         client = uow.session.get(ApiClient, client_id)
@@ -267,9 +266,8 @@ def authenticate_user(
     """Check a console password; too many recent failures (per user or address) lock it out.
     An unknown user costs the same work as a known one."""
     moment = now or utcnow()
-    limits = [(f"user:{username[:64]}", MAX_FAILURES_PER_USER)]
-    if ip:
-        limits.append((f"ip:{ip[:64]}", MAX_FAILURES_PER_IP))
+    limits = [(f"ip:{ip[:64]}", MAX_FAILURES_PER_IP)] if ip else []
+    limits.append((f"user:{username[:64]}", MAX_FAILURES_PER_USER))
     take_try(uow, limits, LOCKOUT_WINDOW, moment)
     with uow:
         user = uow.session.get(User, username)
@@ -282,6 +280,9 @@ def authenticate_user(
         if not ok or user is None:
             raise Unauthorized("wrong username or password")
         return UserView(user.username, user.role, user.agency_code)
+
+
+THROTTLE_KEEP = timedelta(days=1)
 
 
 @cache
@@ -299,14 +300,17 @@ def take_try(
     """Count this credential check against each key *before* it runs, in one upsert per key
     committed at once, and refuse it (429, Retry-After) when a key passed its limit within the
     window. The database serialises the upserts, so 40 parallel tries get 40 distinct counts
-    and only ``limit`` of them reach the check; a success gives its count back."""
+    and only ``limit`` of them reach the check; a success gives its count back. Keys are
+    counted in order up to the first one past its limit (the address first: a throttled
+    address adds no rows for the names it makes up)."""
     moment = now or utcnow()
     wait = 0
     with uow:
         for key, limit in limits:
             failures, started = _bump(uow.session, key, moment, window)
             if failures > limit:
-                wait = max(wait, int((started + window - moment).total_seconds()) + 1)
+                wait = int((started + window - moment).total_seconds()) + 1
+                break
         uow.commit()
     if wait:
         raise TooManyAttempts("too many failed attempts; try again later", retry_after=wait)
@@ -334,7 +338,11 @@ def _bump(session: Session, key: str, now: datetime, window: timedelta) -> tuple
 
 
 def give_back(session: Session, limits: list[tuple[str, int]]) -> None:
-    """A check that succeeded was no failure: return the count ``take_try`` took for it."""
+    """A check that succeeded was no failure: return the count ``take_try`` took for it (and
+    forget counters idle for a day, so guessed names do not pile up)."""
+    session.execute(
+        delete(AuthThrottle).where(AuthThrottle.window_start < utcnow() - THROTTLE_KEEP)
+    )
     session.execute(
         update(AuthThrottle)
         .where(AuthThrottle.key.in_([key for key, _ in limits]), AuthThrottle.failures > 0)
