@@ -113,6 +113,8 @@ class Settings:
             raise ConfigError("THUPHI_SECRET_KEY must be at least 32 characters in production")
         if self.request_ttl <= timedelta(0):
             raise ConfigError("THUPHI_REQUEST_TTL must be positive")
+        if min(self.console_idle_timeout, self.console_session_lifetime) <= timedelta(0):
+            raise ConfigError("THUPHI_CONSOLE_IDLE_TIMEOUT and _SESSION_LIFETIME must be positive")
         if not 1 <= self.max_amount <= MAX_AMOUNT_LIMIT:
             # above it, a day of payments at the ceiling could approach BIGINT in a rollup
             raise ConfigError(f"THUPHI_MAX_AMOUNT must be between 1 and {MAX_AMOUNT_LIMIT}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
@@ -33,12 +33,18 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _guard() -> None:
-        money.CEILING.set(ceiling)
+        g.amount_ceiling = money.CEILING.set(ceiling)
         _refuse_control_in_url()
         if request.is_json or request.path.startswith("/callbacks/"):
             _check_json_body()
         elif request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
             _refuse("form", *request.form.items(multi=True))
+
+    @app.teardown_request
+    def _restore(_: BaseException | None) -> None:
+        token = g.pop("amount_ceiling", None)
+        if token is not None:
+            money.CEILING.reset(token)  # nothing after the request sees this app's ceiling
 
 
 def _refuse_control_in_url() -> None:

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from payments.app import create_app
+from payments.app import build_container, create_app
 from payments.auth.services import TOKEN_FAILURES_PER_CLIENT, TOKEN_FAILURES_PER_IP
 from payments.clock import utcnow
 from payments.outbox.models import OutboxDelivery, OutboxEvent
@@ -111,3 +111,22 @@ def test_without_the_lab_setting_a_loopback_callback_url_is_never_posted_to(
 
     with pytest.raises(WebhookFailed, match="forbidden_address"):
         subscriber.handler(None, event, OutboxDelivery(id=7))  # type: ignore[arg-type]
+
+
+def test_a_catalog_fee_above_the_configured_ceiling_is_refused(
+    container: Any, catalog: Any, make_client: Any
+) -> None:
+    lowered = replace(container.settings, max_amount=150_000)
+    app = create_app(container=build_container(lowered, container.engine))
+    client = app.test_client()
+    creds = make_client(scopes=["catalog:write"])
+    token = _token(client, creds["client_id"], creds["client_secret"]).get_json()["access_token"]
+
+    answer = client.post(
+        "/api/v1/catalog",
+        json=catalog,  # the demo catalog: its 200,000 đồng fee passes 150,000
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert answer.status_code == 422
+    assert "above the ceiling of 150000" in answer.get_data(as_text=True)
