@@ -17,7 +17,8 @@ RECORDS = 100
 
 
 @pytest.fixture
-def json_logs() -> Iterator[None]:
+def json_logs(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    # configured once capture runs, so that whatever stream the loggers hold is captured
     configure_logging(json_logs=True)
     yield
     structlog.contextvars.clear_contextvars()
