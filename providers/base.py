@@ -43,6 +43,8 @@ class RejectReason(StrEnum):
     UNAUTHORIZED = "unauthorized"
     UNMASKED_PAN = "unmasked_pan"
     UNEXPECTED_MESSAGE = "unexpected_message"
+    # an amount above THUPHI_MAX_AMOUNT or past BIGINT: never applied
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
 
 
 class CallbackRejected(Exception):

@@ -82,7 +82,7 @@ def within_bounds(parsed: ProviderEvent | Settlement, max_amount: int) -> None:
     for name, (value, zero) in amounts.items():
         problem = amount_error(value, max_amount, zero=zero)
         if problem:
-            raise CallbackRejected(RejectReason.MALFORMED, f"{name} is {problem}")
+            raise CallbackRejected(RejectReason.AMOUNT_OUT_OF_RANGE, f"{name} is {problem}")
 
 
 def _unconfigured(uow: UnitOfWork, provider: str, body: bytes) -> Answer:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from payments.money import BIGINT_MAX, DEFAULT_MAX_AMOUNT, amount_error
 from providers import signing
 from providers.fakes.bank import FakeBank
+from providers.paygov.schemas import RESULT_HASH_FIELDS, sign_message
 from reconciliation.console.models import PaymentDay
 
 Api = Callable[..., requests.Session]
@@ -41,7 +42,8 @@ def test_a_bank_notification_above_the_ceiling_is_refused_logged_and_never_appli
 
     assert resp.status_code == 400
     assert resp.json()["success"] is False
-    assert outcomes(container, "bank:sepay") == [("rejected", "malformed")]
+    assert outcomes(container, "bank:sepay") == [("rejected", "amount_out_of_range")]
+    assert resp.json()["reason"] == "amount_out_of_range"
     after = fetch(s, req["id"])
     assert (after["status"], after["paid_amount"], after["transactions"]) == ("pending", 0, [])
     # and the request still takes a normal payment afterwards
@@ -79,7 +81,7 @@ def test_a_pos_payment_or_settlement_above_the_ceiling_is_refused(
     )
 
     assert resp.status_code == 400, resp.text
-    assert outcomes(container, "pos") == [("rejected", "malformed")]
+    assert outcomes(container, "pos") == [("rejected", "amount_out_of_range")]
 
 
 def test_payments_at_the_ceiling_are_applied_and_the_day_rollup_stays_exact(
@@ -121,3 +123,21 @@ def test_payments_at_the_ceiling_are_applied_and_the_day_rollup_stays_exact(
 def test_one_helper_says_what_amount_is_acceptable(value: object, problem: str) -> None:
     assert amount_error(value) == problem
     assert amount_error(2**63, ceiling=2**70) == f"above the ceiling of {BIGINT_MAX} đồng"
+
+
+def test_a_portal_result_above_the_ceiling_is_refused_with_a_signed_ack(
+    live_server: Any, container: Any
+) -> None:
+    result = {
+        "LoaiBanTin": "RESULT", "MaLoi": "00", "MaDoiTac": "THUPHI",
+        "MaThamChieu": "TP26ABCDEFGH7", "SoTien": "999999999999999", "MaTienTe": "VND",
+        "MaGiaoDich": "GD1", "MaNganHang": "VCB", "ThoiGianGD": "20261123091502",
+        "ThongTinGiaoDich": "THANH TOAN HO SO",
+    }  # fmt: skip
+    signed = sign_message(result, RESULT_HASH_FIELDS, "paygov-test-secret")
+
+    resp = requests.post(f"{live_server.url}/callbacks/paygov", json=signed, timeout=10)
+
+    assert resp.status_code == 400
+    assert (resp.json()["MaLoi"], resp.json()["MoTaLoi"]) == ("99", "amount_out_of_range")
+    assert outcomes(container, "paygov") == [("rejected", "amount_out_of_range")]
