@@ -130,3 +130,22 @@ def test_a_catalog_fee_above_the_configured_ceiling_is_refused(
 
     assert answer.status_code == 422
     assert "above the ceiling of 150000" in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/callbacks/paygov", b"[" * 1000 + b"]" * 1000, 400),  # no credential needed to send it
+        ("/callbacks/bank/sepay", b'{"content": "a\\u0000b"}', 400),
+        ("/api/v1/token", b'{"client_id": "' + b"x" * (5 * 1024 * 1024) + b'"}', 413),
+        ("/api/v1/payment-requests?dossier_code=%00", b"{}", 400),
+    ],
+    ids=["1000 deep", "NUL escaped", "5 MiB of JSON", "NUL in the query"],
+)
+def test_hostile_bodies_are_refused_before_any_view_with_a_problem(
+    client: FlaskClient, path: str, body: bytes, status: int
+) -> None:
+    answer = client.post(path, data=body, content_type="application/json")
+
+    assert answer.status_code == status
+    assert answer.mimetype == "application/problem+json"
