@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import structlog
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
+        # the console's absolute lifetime; the server ends a session earlier (logout, idle)
+        PERMANENT_SESSION_LIFETIME=settings.console_session_lifetime,
         JSON_SORT_KEYS=False,
     )
     if settings.proxy_hops:
@@ -66,6 +69,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.session_interface = _PeopleOnlySessions()
     app.extensions["thuphi"] = container or build_container(settings)
     _register_request_id(app)
+    from payments.guard import install as install_guard
+
+    install_guard(app)
     _register_errors(app)
     _register_health(app)
     install(app, app.extensions["thuphi"])
@@ -86,11 +92,15 @@ class _PeopleOnlySessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
 def _register_request_id(app: Flask) -> None:
     @app.before_request
     def _bind() -> None:
-        rid = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-        g.request_id = rid[:64]
+        rid = request.headers.get("X-Request-Id", "")
+        # a caller's id is kept only when it is a plain token (it reaches logs and headers)
+        g.request_id = rid if _REQUEST_ID.fullmatch(rid) else uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
 
@@ -103,13 +113,17 @@ def _register_request_id(app: Flask) -> None:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> tuple[Response, int]:
-        return problem(exc.to_problem(), exc.status)
+        response, status = problem(exc.to_problem(), exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(max(1, int(retry_after)))
+        return response, status
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[Response, int]:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "-")
-        return problem(
+        response, status = problem(
             {
                 "type": PROBLEM_BASE + code,
                 "title": exc.name,
@@ -119,6 +133,11 @@ def _register_errors(app: Flask) -> None:
             },
             status,
         )
+        # werkzeug's own headers: Allow on a 405, Retry-After where given
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:

@@ -10,6 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+MAX_AMOUNT_LIMIT = 10**13
+
 
 class ConfigError(ValueError):
     pass
@@ -72,6 +74,9 @@ class Settings:
     max_amount: int = 10**12
     # lab only: let outgoing webhooks reach loopback/private addresses
     webhook_allow_private: bool = False
+    # console sessions: ended after this long unused, and this long after signing in at most
+    console_idle_timeout: timedelta = timedelta(minutes=30)
+    console_session_lifetime: timedelta = timedelta(hours=12)
     # reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
     proxy_hops: int = 0
 
@@ -108,6 +113,11 @@ class Settings:
             raise ConfigError("THUPHI_SECRET_KEY must be at least 32 characters in production")
         if self.request_ttl <= timedelta(0):
             raise ConfigError("THUPHI_REQUEST_TTL must be positive")
+        if min(self.console_idle_timeout, self.console_session_lifetime) <= timedelta(0):
+            raise ConfigError("THUPHI_CONSOLE_IDLE_TIMEOUT and _SESSION_LIFETIME must be positive")
+        if not 1 <= self.max_amount <= MAX_AMOUNT_LIMIT:
+            # above it, a day of payments at the ceiling could approach BIGINT in a rollup
+            raise ConfigError(f"THUPHI_MAX_AMOUNT must be between 1 and {MAX_AMOUNT_LIMIT}")
         if not self.database_url.startswith(("sqlite", "postgresql")):
             raise ConfigError(
                 "THUPHI_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL"

@@ -70,6 +70,11 @@ class TooManyAttempts(DomainError):
     code = "too-many-attempts"
     title = "Too many attempts"
 
+    def __init__(self, detail: str = "", *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        # seconds; the app answers it as the Retry-After header
+        self.retry_after = retry_after
+
 
 class UnknownProcedure(DomainError):
     status = 422

@@ -3,7 +3,6 @@ authentication."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +13,7 @@ from payments.auth.services import Principal, verify_token
 from payments.config import Settings
 from payments.container import Container as Container  # re-exported: older imports
 from payments.errors import Unauthorized, ValidationFailed
+from payments.hygiene import bad_text
 from payments.payment_requests.services import ViewExtension
 from payments.uow import UnitOfWork
 
@@ -50,15 +50,11 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
-# C0 control characters but tab, line feed and carriage return
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
 def control_characters(data: Any, path: str = "") -> dict[str, list[str]]:
     """Fields holding NUL or other C0 control characters (tab and newlines aside): no text
     column wants them, and PostgreSQL refuses NUL outright."""
     if isinstance(data, str):
-        bad = _CONTROL.search(data) is not None
+        bad = bad_text(data)
         return {path or "_schema": ["control characters are not allowed"]} if bad else {}
     found: dict[str, list[str]] = {}
     items = (

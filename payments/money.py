@@ -5,6 +5,7 @@ VND has no minor unit, so an amount is an ``int``; never a float, never a Decima
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Self
 
@@ -77,3 +78,31 @@ def round_half_up(value: object) -> int:
     if magnitude - whole >= Fraction(1, 2):
         whole += 1
     return sign * whole
+
+
+# The columns holding amounts are BIGINT; nothing larger may reach them.
+BIGINT_MAX = 2**63 - 1
+# THUPHI_MAX_AMOUNT's default: the largest amount accepted anywhere money enters (DESIGN §4.5).
+# At this ceiling a sum overflows BIGINT only after 9.2 million such payments, so no rollup of a
+# day (or of a request) can reach it.
+DEFAULT_MAX_AMOUNT = 10**12
+
+
+# the configured ceiling where a schema cannot be handed it (set per request by the app factory)
+CEILING: ContextVar[int] = ContextVar("thuphi_max_amount", default=DEFAULT_MAX_AMOUNT)
+
+
+def amount_error(value: object, ceiling: int | None = None, *, zero: bool = False) -> str:
+    """Why ``value`` is not an acceptable amount of đồng ('' when it is): an int (never a bool),
+    positive (or zero when ``zero``), at most ``ceiling`` (default: the configured one) and never
+    past BIGINT. The one check for every place money enters."""
+    if ceiling is None:
+        ceiling = CEILING.get()
+    if not isinstance(value, int) or isinstance(value, bool):
+        return "not an integer of đồng"
+    if value < 0 or (value == 0 and not zero):
+        return "not positive" if not zero else "negative"
+    limit = min(ceiling, BIGINT_MAX)
+    if value > limit:
+        return f"above the ceiling of {limit} đồng"
+    return ""

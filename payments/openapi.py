@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from apispec import APISpec
@@ -53,7 +54,16 @@ class Operation:
     # further success statuses answering the same schema (e.g. 200 beside 201: nothing was new)
     also_ok: tuple[int, ...] = ()
     extra_responses: dict[int, str] = field(default_factory=dict)
+    # OpenAPI links from the success answer: (name, operationId, parameter, runtime expression)
+    links: tuple[tuple[str, str, str, str], ...] = ()
 
+
+# what the request guard (payments.guard) may answer before any operation runs: a body too
+# large, too deep or holding control characters
+GUARD_ERRORS = (400, 413)
+_GET_REQUEST = "get_api_v1_payment-requests_request_id"
+_CANCEL_REQUEST = "post_api_v1_payment-requests_request_id_cancel"
+_LIST_REQUESTS = "get_api_v1_payment-requests"
 
 # Payments' own operations; every package's views module lists its own, and the wiring gives the
 # app the operations of the blueprints it registered (``operations_of``).
@@ -64,7 +74,7 @@ OPERATIONS: list[Operation] = [
         "Exchange client credentials for an access token",
         body=TokenIn,
         response=TokenOut,
-        errors=(401, 422),
+        errors=(401, 422, 429),
     ),
     Operation(
         "post",
@@ -92,6 +102,11 @@ OPERATIONS: list[Operation] = [
         status=201,
         headers=(("Idempotency-Key", True, "Unique per logical request"),),
         errors=(400, 401, 403, 409, 422),
+        links=(
+            ("GetPaymentRequest", _GET_REQUEST, "request_id", "$response.body#/id"),
+            ("CancelPaymentRequest", _CANCEL_REQUEST, "request_id", "$response.body#/id"),
+            ("ListDossierRequests", _LIST_REQUESTS, "dossier_code", "$response.body#/dossier_code"),
+        ),
     ),
     Operation(
         "get",
@@ -142,7 +157,24 @@ def build_spec(operations: Sequence[Operation]) -> dict[str, Any]:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
     for path, ops in paths.items():
         spec.path(path=path, operations=ops)
-    return spec.to_dict()
+    portable: dict[str, Any] = _portable(spec.to_dict())
+    return portable
+
+
+def _portable(node: Any) -> Any:
+    """What JSON Schema tools read: numbers as numbers (a Decimal bound would be written as a
+    string) and patterns in ECMA syntax (ours end with Python's ``\\Z``)."""
+    if isinstance(node, dict):
+        out = {key: _portable(value) for key, value in node.items()}
+        pattern = out.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("\\Z"):
+            out["pattern"] = "^" + pattern[:-2] + "$"
+        return out
+    if isinstance(node, list):
+        return [_portable(value) for value in node]
+    if isinstance(node, Decimal):
+        return int(node) if node == node.to_integral_value() else float(node)
+    return node
 
 
 def _operation(op: Operation) -> dict[str, Any]:
@@ -155,10 +187,19 @@ def _operation(op: Operation) -> dict[str, Any]:
         "operationId": op.method + op.path.replace("/", "_").replace("{", "").replace("}", ""),
         "responses": {
             **{str(code): ok for code in (op.status, *op.also_ok)},
-            **{str(code): {"description": "Problem", "content": problem} for code in op.errors},
+            **{
+                str(code): {"description": "Problem", "content": problem}
+                for code in sorted({*op.errors, *GUARD_ERRORS})
+            },
         },
         "parameters": [],
     }
+    if op.links:
+        linked = {
+            name: {"operationId": target, "parameters": {param: expression}}
+            for name, target, param, expression in op.links
+        }
+        out["responses"][str(op.status)] = {**ok, "links": linked}
     for code, text in op.extra_responses.items():
         out["responses"][str(code)] = {"description": text}
     if op.scope:

@@ -43,6 +43,8 @@ class RejectReason(StrEnum):
     UNAUTHORIZED = "unauthorized"
     UNMASKED_PAN = "unmasked_pan"
     UNEXPECTED_MESSAGE = "unexpected_message"
+    # an amount above THUPHI_MAX_AMOUNT or past BIGINT: never applied
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
 
 
 class CallbackRejected(Exception):
@@ -252,7 +254,8 @@ def load_json_object(body: bytes) -> dict[str, Any]:
     """A callback body as a JSON object, or ``CallbackRejected(MALFORMED)`` saying why not."""
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: JSON nested a thousand deep
         raise CallbackRejected(RejectReason.MALFORMED, "body is not JSON") from exc
     if not isinstance(message, dict):
         raise CallbackRejected(RejectReason.MALFORMED, "body is not a JSON object")

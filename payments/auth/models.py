@@ -62,3 +62,27 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     success: Mapped[bool]
+
+
+class ConsoleSession(Base):
+    """A signed-in console session, kept server-side so that logging out, a password change or
+    the idle and absolute limits end it even for a copy of the cookie (which holds only ``id``)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class AuthThrottle(Base):
+    """Failed-credential counters (console sign-in, token endpoint) shared by every web worker:
+    one row per key (``user:…``, ``client:…``, ``ip:…``), counted in a fixed window by a single
+    upsert, so parallel tries cannot all read "no failures yet"."""
+
+    __tablename__ = "auth_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    window_start: Mapped[datetime]
+    failures: Mapped[int]

@@ -9,14 +9,28 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import cast
 
 from jose import JWTError, jwt
-from sqlalchemy import func, select
+from sqlalchemy import Table, case, delete, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
-from payments.auth.models import ApiClient, LoginAttempt, Role, Scope, User
+from payments.auth.models import (
+    ApiClient,
+    AuthThrottle,
+    ConsoleSession,
+    LoginAttempt,
+    Role,
+    Scope,
+    User,
+)
 from payments.catalog.models import Agency
-from payments.clock import utcnow
+from payments.clock import as_utc, utcnow
 from payments.config import Settings
+from payments.db import UTCDateTime
 from payments.errors import Forbidden, NotFound, TooManyAttempts, Unauthorized, ValidationFailed
 from payments.uow import UnitOfWork
 
@@ -123,19 +137,27 @@ class TokenView:
     expires_in: int
 
 
+TOKEN_FAILURES_PER_CLIENT = 10
+TOKEN_FAILURES_PER_IP = 30
+TOKEN_WINDOW = timedelta(minutes=5)
+
+
 def issue_token(
-    client_id: str, client_secret: str, *, uow: UnitOfWork, settings: Settings
+    client_id: str, client_secret: str, *, uow: UnitOfWork, settings: Settings, ip: str = ""
 ) -> TokenView:
-    """Exchange client credentials for a short-lived signed JWT."""
+    """Exchange client credentials for a short-lived signed JWT. Failed secrets are throttled
+    per client and per address (429 with Retry-After); an unknown client costs the same work
+    as a known one, so timing does not tell which ids exist."""
+    limits = [(f"token-ip:{ip[:64]}", TOKEN_FAILURES_PER_IP)] if ip else []
+    limits.append((f"client:{client_id[:64]}", TOKEN_FAILURES_PER_CLIENT))
+    take_try(uow, limits, TOKEN_WINDOW)
     with uow:
         client = uow.session.get(ApiClient, client_id)
-        ok = (
-            client is not None
-            and client.active
-            and verify_secret(client_secret, client.secret_hash)
-        )
-        if not ok or client is None:
+        ok = verify_secret(client_secret, client.secret_hash if client else _dummy_hash())
+        if not ok or client is None or not client.active:
             raise Unauthorized("invalid client credentials")
+        give_back(uow.session, limits)
+        uow.commit()
         now = utcnow()
         claims = {
             "iss": settings.jwt_issuer,
@@ -227,6 +249,8 @@ def create_user(cmd: CreateUser, *, uow: UnitOfWork) -> UserView:
         user.agency_code = cmd.agency_code if cmd.role == Role.OFFICER else None
         user.active = True
         uow.session.add(user)
+        # a new password ends every console session signed in with the old one
+        uow.session.execute(delete(ConsoleSession).where(ConsoleSession.username == user.username))
         uow.commit()
         return UserView(user.username, user.role, user.agency_code)
 
@@ -239,26 +263,91 @@ LOCKOUT_WINDOW = timedelta(minutes=15)
 def authenticate_user(
     username: str, password: str, *, uow: UnitOfWork, ip: str = "", now: datetime | None = None
 ) -> UserView:
-    """Check a console password; too many recent failures (per user or address) lock it out."""
+    """Check a console password; too many recent failures (per user or address) lock it out.
+    An unknown user costs the same work as a known one."""
     moment = now or utcnow()
+    limits = [(f"ip:{ip[:64]}", MAX_FAILURES_PER_IP)] if ip else []
+    limits.append((f"user:{username[:64]}", MAX_FAILURES_PER_USER))
+    take_try(uow, limits, LOCKOUT_WINDOW, moment)
     with uow:
-        _refuse_if_throttled(uow, username, ip, moment)
         user = uow.session.get(User, username)
-        ok = user is not None and user.active and verify_secret(password, user.password_hash)
+        ok = verify_secret(password, user.password_hash if user else _dummy_hash())
+        ok = ok and user is not None and user.active
         uow.session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=moment, success=ok))
+        if ok:
+            give_back(uow.session, limits)
         uow.commit()
         if not ok or user is None:
             raise Unauthorized("wrong username or password")
         return UserView(user.username, user.role, user.agency_code)
 
 
-def _refuse_if_throttled(uow: UnitOfWork, username: str, ip: str, now: datetime) -> None:
-    since = now - LOCKOUT_WINDOW
-    failures = select(func.count()).where(LoginAttempt.at >= since, LoginAttempt.success.is_(False))
-    by_user = uow.session.scalar(failures.where(LoginAttempt.username == username)) or 0
-    by_ip = uow.session.scalar(failures.where(LoginAttempt.ip == ip)) or 0 if ip else 0
-    if by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP:
-        raise TooManyAttempts("too many failed sign-ins; try again in 15 minutes")
+THROTTLE_KEEP = timedelta(days=1)
+
+
+@cache
+def _dummy_hash() -> str:
+    """What an unknown user's or client's secret is checked against: the same scrypt work."""
+    return hash_secret(secrets.token_urlsafe(16))
+
+
+def take_try(
+    uow: UnitOfWork,
+    limits: list[tuple[str, int]],
+    window: timedelta,
+    now: datetime | None = None,
+) -> None:
+    """Count this credential check against each key *before* it runs, in one upsert per key
+    committed at once, and refuse it (429, Retry-After) when a key passed its limit within the
+    window. The database serialises the upserts, so 40 parallel tries get 40 distinct counts
+    and only ``limit`` of them reach the check; a success gives its count back. Keys are
+    counted in order up to the first one past its limit (the address first: a throttled
+    address adds no rows for the names it makes up)."""
+    moment = now or utcnow()
+    wait = 0
+    with uow:
+        for key, limit in limits:
+            failures, started = _bump(uow.session, key, moment, window)
+            if failures > limit:
+                wait = int((started + window - moment).total_seconds()) + 1
+                break
+        uow.commit()
+    if wait:
+        raise TooManyAttempts("too many failed attempts; try again later", retry_after=wait)
+
+
+def _bump(session: Session, key: str, now: datetime, window: timedelta) -> tuple[int, datetime]:
+    table = cast(Table, AuthThrottle.__table__)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    at = literal(now, UTCDateTime())
+    stale = table.c.window_start < literal(now - window, UTCDateTime())
+    statement = (
+        insert(table)
+        .values(key=key, window_start=now, failures=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "failures": case((stale, 1), else_=table.c.failures + 1),
+                "window_start": case((stale, at), else_=table.c.window_start),
+            },
+        )
+        .returning(table.c.failures, table.c.window_start)
+    )
+    failures, started = session.execute(statement).one()
+    return int(failures), as_utc(started)
+
+
+def give_back(session: Session, limits: list[tuple[str, int]]) -> None:
+    """A check that succeeded was no failure: return the count ``take_try`` took for it (and
+    forget counters idle for a day, so guessed names do not pile up)."""
+    session.execute(
+        delete(AuthThrottle).where(AuthThrottle.window_start < utcnow() - THROTTLE_KEEP)
+    )
+    session.execute(
+        update(AuthThrottle)
+        .where(AuthThrottle.key.in_([key for key, _ in limits]), AuthThrottle.failures > 0)
+        .values(failures=AuthThrottle.failures - 1)
+    )
 
 
 def get_user(username: str, *, uow: UnitOfWork) -> UserView:
@@ -267,3 +356,52 @@ def get_user(username: str, *, uow: UnitOfWork) -> UserView:
         if user is None or not user.active:
             raise NotFound("no such user")
         return UserView(user.username, user.role, user.agency_code)
+
+
+# a session's last use is written at most this often (not on every page)
+SESSION_TOUCH = timedelta(minutes=1)
+
+
+def start_session(username: str, *, uow: UnitOfWork, lifetime: timedelta) -> str:
+    """A new console session for a signed-in user; its id is all the cookie carries."""
+    now = utcnow()
+    session_id = secrets.token_urlsafe(32)
+    with uow:
+        # sessions nobody ended (a closed browser) go once past their lifetime
+        uow.session.execute(
+            delete(ConsoleSession).where(ConsoleSession.created_at < now - lifetime)
+        )
+        uow.session.add(
+            ConsoleSession(id=session_id, username=username, created_at=now, last_seen_at=now)
+        )
+        uow.commit()
+    return session_id
+
+
+def session_user(
+    session_id: str, *, uow: UnitOfWork, idle: timedelta, lifetime: timedelta
+) -> UserView | None:
+    """The user of a live console session: None once it was ended, left idle longer than
+    ``idle``, or began more than ``lifetime`` ago (the row then goes)."""
+    now = utcnow()
+    with uow:
+        row = uow.session.get(ConsoleSession, session_id)
+        if row is None:
+            return None
+        user = uow.session.get(User, row.username)
+        expired = now - row.last_seen_at > idle or now - row.created_at > lifetime
+        if expired or user is None or not user.active:
+            uow.session.delete(row)
+            uow.commit()
+            return None
+        if now - row.last_seen_at > SESSION_TOUCH:
+            row.last_seen_at = now
+            uow.commit()
+        return UserView(user.username, user.role, user.agency_code)
+
+
+def end_session(session_id: str, *, uow: UnitOfWork) -> None:
+    """Log out: the session's id opens nothing any more, whoever holds a copy of the cookie."""
+    with uow:
+        uow.session.execute(delete(ConsoleSession).where(ConsoleSession.id == session_id))
+        uow.commit()

@@ -16,7 +16,13 @@ def token() -> tuple[Response, int]:
     # OAuth clients send a form; scripts send JSON: accept both
     body = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     data = load(TokenIn(), body)
-    view = issue_token(data["client_id"], data["client_secret"], uow=uow(), settings=settings())
+    view = issue_token(
+        data["client_id"],
+        data["client_secret"],
+        uow=uow(),
+        settings=settings(),
+        ip=request.remote_addr or "",
+    )
     response, status = reply(TokenOut(), view)
     response.headers["Cache-Control"] = "no-store"
     return response, status

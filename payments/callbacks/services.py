@@ -8,6 +8,8 @@ from typing import Any
 
 from payments.clock import utcnow
 from payments.config import Settings
+from payments.hygiene import CONTROL
+from payments.money import amount_error
 from payments.transactions.services import (
     ApplyResult,
     record_event,
@@ -17,7 +19,13 @@ from payments.transactions.services import (
 from payments.uow import UnitOfWork
 from providers.bank import ACK as BANK_ACK
 from providers.bank import callbacks as bank
-from providers.base import CallbackRejected, HeaderSource, RejectReason, Settlement
+from providers.base import (
+    CallbackRejected,
+    HeaderSource,
+    ProviderEvent,
+    RejectReason,
+    Settlement,
+)
 from providers.paygov import callbacks as paygov
 from providers.pos import callbacks as pos
 
@@ -54,7 +62,27 @@ def _mask_pan(match: re.Match[str]) -> str:
 def _safe_payload(body: bytes) -> dict[str, Any]:
     """What a rejected message said, for the log: the first KB of text, never parsed as trusted,
     with anything shaped like a full card number masked (PCI DSS: first six, last four)."""
-    return {"body": _PAN.sub(_mask_pan, body[:1024].decode("utf-8", "replace"))}
+    text = CONTROL.sub("\ufffd", body[:1024].decode("utf-8", "replace"))
+    return {"body": _PAN.sub(_mask_pan, text)}
+
+
+def within_bounds(parsed: ProviderEvent | Settlement, max_amount: int) -> None:
+    """Refuse (``CallbackRejected``) a verified message whose amounts pass THUPHI_MAX_AMOUNT or
+    BIGINT, before anything applies it: one absurd amount would otherwise sit on a request and
+    in the day's rollups for good."""
+    if isinstance(parsed, Settlement):
+        amounts = {
+            "gross_amount": (parsed.gross_amount.amount, True),
+            "fee_amount": (parsed.fee_amount.amount, True),
+            "net_amount": (parsed.net_amount.amount, True),
+            "count": (parsed.count, True),
+        }
+    else:
+        amounts = {"amount": (parsed.amount.amount, False)}
+    for name, (value, zero) in amounts.items():
+        problem = amount_error(value, max_amount, zero=zero)
+        if problem:
+            raise CallbackRejected(RejectReason.AMOUNT_OUT_OF_RANGE, f"{name} is {problem}")
 
 
 def _unconfigured(uow: UnitOfWork, provider: str, body: bytes) -> Answer:
@@ -73,6 +101,7 @@ def handle_paygov_result(body: bytes, *, uow: UnitOfWork, settings: Settings) ->
         event = paygov.parse_result(
             body, settings.paygov_secret, result_type=settings.paygov_result_type
         )
+        within_bounds(event, settings.max_amount)
     except CallbackRejected as exc:
         record_rejection(uow, "paygov", exc.reason, _safe_payload(body))
         ack = paygov.build_ack(fields, False, partner_code=partner, message=exc.reason)
@@ -91,6 +120,7 @@ def handle_pos_callback(
         return _unconfigured(uow, "pos", body)
     try:
         parsed = pos.parse_callback(body, headers, settings.pos_secret, utcnow())
+        within_bounds(parsed, settings.max_amount)
     except CallbackRejected as exc:
         record_rejection(uow, "pos", exc.reason, _safe_payload(body))
         return _status_for(exc), {"status": "rejected", "reason": str(exc.reason)}
@@ -109,6 +139,7 @@ def handle_bank_notification(
         return _unconfigured(uow, f"bank:{provider}", body)
     try:
         event = bank.parse_notification(body, headers, settings.bank_api_key, source=provider)
+        within_bounds(event, settings.max_amount)
     except CallbackRejected as exc:
         record_rejection(uow, f"bank:{provider}", exc.reason, _safe_payload(body))
         return _status_for(exc), {"success": False, "reason": str(exc.reason)}

@@ -6,9 +6,18 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from payments.catalog.models import AccountKind, Channel, FeeKind, ReductionKind
+from payments.money import BIGINT_MAX, amount_error
 
 
 def _whole(pattern: str) -> re.Pattern[str]:
@@ -22,7 +31,6 @@ TAX_CODE = _whole(r"\d{10}(-\d{3})?")
 # receipt series: 2-digit year, "T" (thu phí), two letters of the tax authority's alphabet
 SERIES = _whole(r"\d{2}T[ABCDEGHKLMNPQRSTUVXY]{2}")
 TEMPLATE = "EBL01"
-BIGINT_MAX = 2**63 - 1  # fee_items.amount is a BIGINT
 # reduction_policies.value is NUMERIC(14, 4): ten digits before the point, four after
 VALUE_MAX = Decimal("9999999999.9999")
 VALUE_PLACES = Decimal("0.0001")
@@ -138,6 +146,13 @@ class FeeIn(_Strict):
                 data["amount"] = tiers[0]["amount"]
             data["tiers"][0]["amount"] = data["amount"]
         return data
+
+    @validates("amount")
+    def _within_ceiling(self, value: int | None, **_: Any) -> None:
+        # a fee may be free (0), never above THUPHI_MAX_AMOUNT; None: its tiers price it
+        problem = amount_error(value, zero=True) if value is not None else ""
+        if problem:
+            raise ValidationError(problem)
 
 
 class ProcedureIn(_Strict):

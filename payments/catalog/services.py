@@ -53,15 +53,26 @@ class CatalogImportResult:
 
 def parse_document(text: str | bytes) -> Any:
     """JSON, or YAML (a superset of JSON) when JSON fails."""
-    raw = text.decode("utf-8-sig") if isinstance(text, bytes) else text
+    try:
+        raw = text.decode("utf-8-sig") if isinstance(text, bytes) else text
+    except UnicodeDecodeError as exc:
+        raise _unreadable("not UTF-8 text") from exc
     try:
         return json.loads(raw)
-    except json.JSONDecodeError:
+    except RecursionError as exc:
+        raise _unreadable("nested too deep") from exc
+    except ValueError:  # not JSON (or a number of more than 4300 digits): try YAML
         pass
     try:
         return yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise CatalogInvalid([{"entry": "document", "field": "", "message": str(exc)}]) from exc
+        raise _unreadable(str(exc)) from exc
+    except (RecursionError, ValueError) as exc:
+        raise _unreadable("nested too deep or a number too long") from exc
+
+
+def _unreadable(message: str) -> CatalogInvalid:
+    return CatalogInvalid([{"entry": "document", "field": "", "message": message}])
 
 
 def import_catalog(

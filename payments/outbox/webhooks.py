@@ -8,6 +8,7 @@ outbox retries it with exponential backoff and parks it after ``THUPHI_OUTBOX_MA
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -48,8 +49,11 @@ def _has_callback(event: OutboxEvent) -> bool:
     return bool(event.payload.get("callback_url"))
 
 
-def webhook_subscriber(settings: Settings, send: WebhookSender = deliver_webhook) -> Subscriber:
-    """The outbox subscriber delivering request status changes to their ``callback_url``."""
+def webhook_subscriber(settings: Settings, send: WebhookSender | None = None) -> Subscriber:
+    """The outbox subscriber delivering request status changes to their ``callback_url``
+    (private and loopback receivers only with ``THUPHI_WEBHOOK_ALLOW_PRIVATE``)."""
+    if send is None:
+        send = partial(deliver_webhook, allow_private=settings.webhook_allow_private)
 
     def handle(_session: Session, event: OutboxEvent, delivery: OutboxDelivery) -> None:
         if not settings.webhook_secret:

@@ -138,6 +138,19 @@ class VietQROut(Schema):
     svg_url = fields.String()
 
 
+class TransactionOut(Schema):
+    id = fields.Integer()
+    provider = fields.String()
+    provider_txn_id = fields.String()
+    kind = fields.String()
+    state = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    # ISO 8601 with its offset, like every other instant of the API (not an HTTP date)
+    occurred_at = fields.AwareDateTime()
+    flags = fields.List(fields.String())
+
+
 class PaymentRequestOut(Schema):
     id = fields.String()
     reference = fields.String()
@@ -159,7 +172,7 @@ class PaymentRequestOut(Schema):
     flags = fields.List(fields.String())
     expires_at = fields.AwareDateTime()
     created_at = fields.AwareDateTime()
-    transactions = fields.List(fields.Dict())
+    transactions = fields.List(fields.Nested(TransactionOut))
     receipts = fields.List(fields.Dict())
 
 

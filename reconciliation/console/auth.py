@@ -1,4 +1,6 @@
-"""Console sessions: signed cookie, CSRF token on every form, officers scoped to their agency."""
+"""Console sessions: a signed cookie holding a server-side session id (ended by logout, a
+password change, 30 idle minutes or 12 hours), a CSRF token on every form, officers scoped to
+their agency."""
 
 from __future__ import annotations
 
@@ -12,9 +14,14 @@ from flask import abort, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
 from payments.auth.models import Role, Scope
-from payments.auth.services import Principal, UserView, get_user
-from payments.errors import NotFound
-from payments.http import uow
+from payments.auth.services import (
+    Principal,
+    UserView,
+    end_session,
+    session_user,
+    start_session,
+)
+from payments.http import settings, uow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,22 +45,37 @@ def check_csrf() -> None:
 
 
 def sign_in(user: UserView) -> None:
+    """A fresh session (id and CSRF token) for a user who just proved their password."""
     session.clear()
-    session["user"] = user.username
+    session["sid"] = start_session(
+        user.username, uow=uow(), lifetime=settings().console_session_lifetime
+    )
     session.permanent = True
     csrf_token()
+
+
+def sign_out() -> None:
+    sid = session.get("sid")
+    if sid:
+        end_session(str(sid), uow=uow())
+    session.clear()
 
 
 def current_user() -> UserView | None:
     cached: UserView | None = g.get("user")
     if cached is not None:
         return cached
-    username = session.get("user")
-    if not username:
+    sid = session.get("sid")
+    if not sid:
         return None
-    try:
-        user = get_user(str(username), uow=uow())
-    except NotFound:
+    config = settings()
+    user = session_user(
+        str(sid),
+        uow=uow(),
+        idle=config.console_idle_timeout,
+        lifetime=config.console_session_lifetime,
+    )
+    if user is None:
         session.clear()
         return None
     g.user = user

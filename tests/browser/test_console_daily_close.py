@@ -49,6 +49,9 @@ def test_officer_closes_the_day_from_statement_to_exported_report(
     )
     context = browser.new_context(**TABLET, locale="vi-VN", accept_downloads=True)
     page = context.new_page()
+    # the console's CSP allows no inline script or style: nothing on the way may need one
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Security Policy" in m.text else None)
     shots = output_dir / f"console-daily-close-{backend}"
     shots.mkdir(exist_ok=True)
 
@@ -110,4 +113,5 @@ def test_officer_closes_the_day_from_statement_to_exported_report(
     exported = Path(download.value.path()).read_bytes().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert {r["reference"] for r in rows} == {paid["reference"], proposed["reference"]}
+    assert blocked == []
     context.close()

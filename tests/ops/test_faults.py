@@ -185,6 +185,8 @@ class Stack:
             "THUPHI_PUBLIC_URL": self.base or "http://127.0.0.1:9",
             "THUPHI_BANK_API_KEY": BANK_KEY,
             "THUPHI_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            # the webhook receiver listens on 127.0.0.1: a lab, as far as SSRF goes
+            "THUPHI_WEBHOOK_ALLOW_PRIVATE": "1",
             "THUPHI_TAX_URL": self.tax.url,
             "THUPHI_RECEIPT_KEY": str(key),
             "THUPHI_RECEIPT_CERT": str(cert),

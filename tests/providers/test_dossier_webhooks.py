@@ -3,10 +3,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from providers import signing
 from providers.base import DeliveryResult
 from providers.dossier import deliver_webhook
+from providers.dossier.client import MAX_RESPONSE_BYTES, PublicOnlyAdapter
 from providers.fakes.server import CallbackEndpoint
 from providers.fakes.webhook_receiver import FakeWebhookReceiver
 
@@ -32,6 +34,8 @@ def deliver(receiver: FakeWebhookReceiver, **overrides: Any) -> DeliveryResult:
         "payload": PAYLOAD,
         "secret": SECRET,
         "timeout": (1, 2),
+        # the receivers of these tests listen on 127.0.0.1
+        "allow_private": True,
         **overrides,
     }
     return deliver_webhook(**options)
@@ -89,7 +93,9 @@ def test_an_unreachable_receiver_gives_not_ok_without_raising(
     url = receiver.url
     receiver.stop()
 
-    result = deliver_webhook(url, "payment.succeeded", "dlv_1", PAYLOAD, SECRET, (0.5, 0.5))
+    result = deliver_webhook(
+        url, "payment.succeeded", "dlv_1", PAYLOAD, SECRET, (0.5, 0.5), allow_private=True
+    )
 
     assert (result.ok, result.status_code, result.error) == (False, None, "connection_error")
 
@@ -104,6 +110,69 @@ def test_a_slow_receiver_times_out_without_raising(receiver: FakeWebhookReceiver
 
 def test_a_redirect_is_not_a_delivery() -> None:
     with CallbackEndpoint(lambda raw, headers: (302, {"moved": True})) as moved:
-        result = deliver_webhook(f"{moved.url}/hooks", "payment.succeeded", "d", {}, SECRET, 1)
+        result = deliver_webhook(
+            f"{moved.url}/hooks", "payment.succeeded", "d", {}, SECRET, 1, allow_private=True
+        )
 
     assert (result.ok, result.status_code) == (False, 302)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hooks",
+        "http://localhost:9/hooks",
+        "http://[::1]:9/hooks",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.8/hooks",
+        "http://192.168.1.1/hooks",
+        "http://[::ffff:127.0.0.1]/hooks",
+        "http://0.0.0.0:9/hooks",
+        "http://224.0.0.1/hooks",
+    ],
+)
+def test_a_webhook_to_a_private_or_loopback_address_is_refused_before_any_connection(
+    receiver: FakeWebhookReceiver, url: str
+) -> None:
+    result = deliver(receiver, url=url, allow_private=False)
+
+    assert (result.ok, result.status_code, result.error) == (False, None, "forbidden_address")
+    assert receiver.deliveries == []
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://x/", "//x"])
+def test_only_http_and_https_callback_urls_are_posted_to(url: str) -> None:
+    result = deliver_webhook(url, "payment.succeeded", "d", {}, SECRET, 1)
+
+    assert (result.ok, result.error) == (False, "bad_url")
+
+
+def test_the_live_receiver_on_loopback_is_refused_without_the_lab_setting(
+    receiver: FakeWebhookReceiver,
+) -> None:
+    refused = deliver(receiver, allow_private=False)
+    delivered = deliver(receiver, allow_private=True)
+
+    assert (refused.ok, refused.error) == (False, "forbidden_address")
+    assert delivered.ok
+    assert len(receiver.deliveries) == 1
+
+
+def test_the_connection_itself_is_checked_so_a_rebound_name_cannot_reach_loopback(
+    receiver: FakeWebhookReceiver,
+) -> None:
+    # what DNS rebinding would do: the name passed the check, the connection lands on loopback
+    session = requests.Session()
+    session.mount("http://", PublicOnlyAdapter())
+
+    with pytest.raises(requests.ConnectionError, match="forbidden_address"):
+        session.post(f"{receiver.url}/hooks/thuphi", data=b"{}", timeout=2)
+    assert receiver.deliveries == []
+
+
+def test_a_flood_of_an_answer_is_read_no_further_than_the_cap() -> None:
+    flood = "x" * (4 * MAX_RESPONSE_BYTES)
+    with CallbackEndpoint(lambda raw, headers: (200, {"flood": flood})) as endpoint:
+        result = deliver_webhook(f"{endpoint.url}/h", "t", "d", {}, SECRET, 2, allow_private=True)
+
+    assert result.ok
