@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from payments.http import Container
+from payments.container import Container
 from reconciliation.runs import previous_business_day, reconcile_all
 
 JOB_ID = "reconcile_previous_day"

@@ -156,7 +156,8 @@ def notice_view(n: ReceiptErrorNotice) -> dict[str, Any]:
 def add_receipts_to_requests(
     session: Session, requests: Sequence[PaymentRequest], views: list[dict[str, Any]]
 ) -> None:
-    """``VIEW_EXTENSIONS`` hook: a payment request's JSON lists its receipts."""
+    """A view extension (``Container.view_extensions``): a payment request's JSON lists its
+    receipts."""
     by_id = {str(r.id): v for r, v in zip(requests, views, strict=True)}
     if not by_id:
         return

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import requests
+from console_kit import PASSWORD, csrf_of, make_user
 from factories import payment_request_body
 
-from payments.auth.services import CreateUser, create_user
-
 JUSTICE, POLICE = "000.00.12.H40", "000.00.30.H40"
-PASSWORD = "officer-password-1"
-
-
-def make_user(
-    container: Any, name: str, role: str = "officer", agency: str | None = JUSTICE
-) -> None:
-    create_user(CreateUser(name, role, PASSWORD, agency), uow=container.uow())
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "the form carries a CSRF token"
-    return match.group(1)
 
 
 def sign_in(base: str, username: str, password: str = PASSWORD) -> tuple[requests.Session, Any]:
