@@ -27,6 +27,10 @@ STATIC = Path(__file__).parent / "static"
 QR_CACHE = "private, max-age=300"
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 # no form-action: the portal button's 303 leads on to the platform's own payment host
+DEMO_MESSAGES = {
+    "failed": "Giả lập thanh toán không thành công: nhà cung cấp giả lập đã từ chối giao dịch. "
+    "Vui lòng thử lại.",
+}
 PAGE_CSP = (
     "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -35,8 +39,12 @@ PAGE_CSP = (
 
 @bp.get("/pay/<token>")
 def page(token: str) -> Response:
-    view = services.checkout_page(token, uow=uow(), settings=settings())
-    return _html(render_template("checkout/page.html", page=view, **_helpers()))
+    config = settings()
+    view = services.checkout_page(token, uow=uow(), settings=config)
+    message = DEMO_MESSAGES.get(request.args.get("demo", "")) if config.demo else None
+    return _html(
+        render_template("checkout/page.html", page=view, demo_message=message, **_helpers())
+    )
 
 
 @bp.get("/pay/<token>/status")
