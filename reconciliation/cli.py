@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 
 from payments.errors import DomainError
 from payments.http import Container
+from payments.money import vnd
 
 
 def _container() -> Container:
@@ -118,7 +119,7 @@ def _human(runs: list[dict[str, Any]]) -> str:
         problems = ", ".join(f"{k} {v}" for k, v in s["exceptions"].items() if v) or "none"
         out.append(
             f"{run['account_id']} {run['date']}: {run['status']}; {s['statement_credits']} "
-            f"credits ({s['credits_amount']:,} đ), {s['matched']} matched, {s['proposed']} "
+            f"credits ({vnd(s['credits_amount'])}), {s['matched']} matched, {s['proposed']} "
             f"proposed; exceptions: {problems}"
         )
     return "\n".join(out) if out else "no accounts"

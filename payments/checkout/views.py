@@ -20,6 +20,7 @@ from flask import (
 from payments.checkout import services
 from payments.errors import NotFound
 from payments.http import settings, uow
+from payments.money import vnd
 
 bp = Blueprint("checkout", __name__, template_folder="templates")
 STATIC = Path(__file__).parent / "static"
@@ -107,11 +108,6 @@ def _image(image: services.QrImageView) -> Response:
 
 def _helpers() -> dict[str, Any]:
     return {"asset": asset, "vnd": vnd}
-
-
-def vnd(amount: int) -> str:
-    """``1234567`` → ``1.234.567 đ`` (Vietnamese groups thousands with dots)."""
-    return f"{amount:,}".replace(",", ".") + " đ"
 
 
 @cache

@@ -26,11 +26,11 @@ from reconciliation.console.models import PaymentDay
 from reconciliation.console.services import (
     CHANNELS,
     Scope,
-    _scoped,
     applied_in,
     channel_of,
     payment_days,
     reductions,
+    scoped,
 )
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -135,7 +135,7 @@ def detail_rows(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> lis
 
 
 def _detail_rows(s: Session, scope: Scope, lo: datetime, hi: datetime) -> list[tuple[Any, ...]]:
-    stmt = _scoped(
+    stmt = scoped(
         select(
             PaymentTransaction.occurred_at,
             PaymentRequest.dossier_code,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import NotFound as HTTPNotFound
@@ -15,10 +16,11 @@ from payments.catalog.services import import_catalog, parse_document
 from payments.clock import VN_TZ, as_utc, today
 from payments.errors import DomainError, TooManyAttempts, Unauthorized, ValidationFailed
 from payments.http import load, settings, uow
+from payments.money import vnd as money_format
 from receipts import services as receipt_services
 from receipts.pdf import render_pdf
 from reconciliation import importing, runs
-from reconciliation.console import charts, reports, services
+from reconciliation.console import bulk, charts, labels, reports, services, undo
 from reconciliation.console.auth import (
     actor,
     admin_required,
@@ -48,7 +50,7 @@ bp.before_request(check_csrf)
 
 @bp.app_template_filter("vnd")
 def vnd(amount: int | None) -> str:
-    return "" if amount is None else f"{amount:,}".replace(",", ".") + " ₫"
+    return "" if amount is None else money_format(amount)
 
 
 @bp.app_template_filter("vntime")
@@ -59,6 +61,16 @@ def vntime(moment: Any) -> str:
 @bp.app_template_filter("vndate")
 def vndate(day: date | None) -> str:
     return "" if day is None else day.strftime("%d/%m/%Y")
+
+
+@bp.app_template_filter("label")
+def label_filter(code: Any, family: str) -> str:
+    return labels.label(family, code, current_language())
+
+
+@bp.app_template_filter("explain")
+def explain_filter(detail: str) -> str:
+    return labels.explain(detail, current_language(), money_format)
 
 
 NAV = [
@@ -94,8 +106,12 @@ def _not_found(_: HTTPNotFound) -> tuple[str, int]:
 
 
 def _date(name: str) -> date | None:
+    """A date typed dd/mm/yyyy (how every page shows one) or ISO yyyy-mm-dd."""
     raw = request.args.get(name, "").strip()
     try:
+        if "/" in raw:
+            day, month, year = (int(part) for part in raw.split("/"))
+            return date(year, month, day)
         return date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
@@ -240,24 +256,32 @@ def calendar(account_id: str) -> str:
 @bp.get("/accounts/<account_id>/days/<day>")
 @login_required
 def day(account_id: str, day: str) -> str:
+    args = request.args
+    query = services.DayQuery(
+        view=args.get("view", "exceptions"),
+        status=args.get("status", "open"),
+        reason=args.get("reason", ""),
+        text=args.get("q", ""),
+        sort=args.get("sort", "line"),
+        page=args.get("page", 1, type=int) or 1,
+        focus=args.get("focus", type=int),
+    )
     scope = agency_scope()
-    page = _visible_or_404(services.day_page(account_id, _day(day), scope, uow=uow()))
-    run = None
-    if page["run_id"]:
-        run = runs.get_run(page["run_id"], uow=uow(), principal=console_principal())
-    exceptions = run["exceptions"] if run else []
-    named = {rid for m in (run["matches"] if run else []) for rid in m["payment_request_ids"]}
-    named |= {e["payment_request_id"] for e in exceptions if e["payment_request_id"]}
-    entities = [f"run:{page['run_id']}"] + [f"exception:{e['id']}" for e in exceptions]
+    page = _visible_or_404(services.day_view(account_id, _day(day), scope, query, uow=uow()))
+    pick = args.get("pick", type=int)
+    found = []
+    if pick is not None and (args.get("find") or "").strip():
+        found = services.pick_requests(args.get("find", ""), account_id, scope, uow=uow())
+    q = page["query"]
+    kept = {"view": q.view, "status": q.status, "reason": q.reason, "q": q.text, "sort": q.sort}
     return render_template(
         "console/day.html",
         page=page,
-        run=run,
-        requests=services.requests_by_id(named, scope, uow=uow()),
-        resolutions=services.resolutions([e["id"] for e in exceptions], uow=uow()),
-        trail=services.audit_trail(entities, uow=uow()),
-        allowed=runs._ALLOWED,  # the run service's action table (no public accessor yet)
-        done=request.args.get("done", ""),
+        kept=kept,
+        back=urlencode(kept | {"page": q.page}),
+        pick=pick,
+        found=found,
+        done=args.get("done", ""),
     )
 
 
@@ -288,12 +312,63 @@ def exception(exception_id: int) -> Response:
 @login_required
 def resolve(exception_id: int) -> Response:
     form = {k: v.strip() for k, v in request.form.items() if k != "csrf_token" and v.strip()}
+    where = _visible_or_404(services.exception_account(exception_id, agency_scope(), uow=uow()))
+    if form.get("payment_request_id"):
+        typed = form["payment_request_id"]
+        found = services.find_request_id(typed, where[0], agency_scope(), uow=uow())
+        if found is None:
+            raise ValidationFailed({"payment_request_id": [t("request_not_found") % typed]})
+        form["payment_request_id"] = found
     body = load(ResolveIn(), form)
     cmd = runs.ResolveException(exception_id, actor=actor(), **body)
     runs.resolve_exception(cmd, uow=uow(), principal=console_principal())
+    return _back_to_day(where, "resolved", exception_id)
+
+
+def _back_to_day(where: tuple[str, date], done: str, focus: int | None = None) -> Response:
+    """The day page again, with the officer's filters, sort and page (posted back as ``back``);
+    the exception just handled is shown on top, with its undo."""
+    target = url_for("console.day", account_id=where[0], day=where[1].isoformat())
+    kept = request.form.get("back", "")
+    query = f"{kept}&done={done}" if kept.startswith("view=") else f"done={done}"
+    if focus is None:
+        return redirect(f"{target}?{query}", 303)
+    return redirect(f"{target}?{query}&focus={focus}#exception-{focus}", 303)
+
+
+@bp.post("/exceptions/<int:exception_id>/undo")
+@login_required
+def undo_resolution(exception_id: int) -> Response:
     where = _visible_or_404(services.exception_account(exception_id, agency_scope(), uow=uow()))
-    target = url_for("console.day", account_id=where[0], day=where[1].isoformat(), done="resolved")
-    return redirect(target + f"#exception-{exception_id}", 303)
+    note = request.form.get("note", "").strip()
+    if not note:
+        raise ValidationFailed({"note": [t("reason_required")]})
+    cmd = undo.UndoResolution(exception_id, note, actor())
+    undo.undo_resolution(cmd, uow=uow(), principal=console_principal())
+    return _back_to_day(where, "undone", exception_id)
+
+
+@bp.post("/accounts/<account_id>/days/<day>/bulk")
+@login_required
+def bulk_resolve(account_id: str, day: str) -> Response:
+    when = _day(day)
+    _visible_or_404(services.account_visible(account_id, agency_scope(), uow=uow()) or None)
+    note = request.form.get("note", "").strip()
+    if not note:
+        raise ValidationFailed({"note": [t("reason_required")]})
+    cmd = bulk.BulkResolve(
+        account_id,
+        when,
+        request.form.get("kind", ""),
+        note,
+        actor(),
+        action=request.form.get("action", ""),
+        exception_ids=[int(i) for i in request.form.getlist("ids") if i.isdigit()],
+        min_similarity=request.form.get("min_similarity", 90, type=int) or 90,
+    )
+    result = bulk.bulk_resolve(cmd, uow=uow(), scope=agency_scope(), principal=console_principal())
+    done = f"bulk&resolved={len(result.resolved)}&refused={len(result.refused)}"
+    return _back_to_day((account_id, when), done)
 
 
 # ---------------------------------------------------------------- receipts
@@ -384,7 +459,7 @@ def reports_page() -> str:
     rep = reports.report(agency_scope(), start, end, uow=uow())
     figures = {
         "per_day": charts.columns(
-            t("chart_per_day"), [(d.strftime("%d/%m"), v) for d, v in rep.per_day]
+            t("chart_per_day"), [(d.strftime("%d/%m"), v) for d, v in rep.per_day], t("chart_max")
         ),
         "per_channel": charts.hbar(
             t("chart_per_channel"), [(t("channel_" + k), v) for k, v in rep.per_channel.items()]

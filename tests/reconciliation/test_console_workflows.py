@@ -211,7 +211,7 @@ def test_an_admin_imports_the_catalog_through_the_page_and_sees_the_new_schedule
 
     assert resp.status_code == 200
     assert 'id="catalog-result"' in resp.text
-    assert "250.000 ₫" in resp.text
+    assert "250.000 đ" in resp.text
     assert "lltp-thu-nghiem-2027" in resp.text
     assert "01/01/2027" in resp.text and "30/06/2027" in resp.text
 
@@ -229,12 +229,12 @@ def test_an_invalid_catalog_changes_nothing_and_officers_cannot_import(
 
     assert resp.status_code == 422
     assert "procedures[1] (2.000815)" in resp.text and "unknown agency" in resp.text
-    assert "250.000 ₫" not in get(admin, "/console/admin/catalog").text
+    assert "250.000 đ" not in get(admin, "/console/admin/catalog").text
     officer = sign_in(live_server.url, "ketoan")
     good = json.dumps(_catalog_with(catalog, 250_000))
     assert get(officer, "/console/admin/catalog").status_code == 404
     assert post(officer, "/console/admin/catalog", data={"document": good}).status_code == 404
-    assert "250.000 ₫" not in get(admin, "/console/admin/catalog").text
+    assert "250.000 đ" not in get(admin, "/console/admin/catalog").text
 
 
 # ---------------------------------------------------------------- request detail
@@ -245,6 +245,6 @@ def test_a_request_shows_its_transactions_and_receipts(
 ) -> None:
     day = seed_day(live_server.container, JUSTICE)
     page = get(officer, f"/console/payment-requests/{day.requests['paid']['id']}").text
-    assert "statement" in page  # the transaction the statement credit created
+    assert "Theo sao kê ngân hàng" in page  # the transaction the statement credit created
     assert f"/console/receipts/{day.receipt_ids[0]}" in page
     assert POLICE.marker not in page
