@@ -324,6 +324,29 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Statement belongs to another account",
     },
     "error_resolution-refused": {"vi": "Không thể xử lý như vậy", "en": "Resolution refused"},
+    "error_detail": {
+        "vi": "Thao tác không thực hiện được. Vui lòng kiểm tra lại thông tin.",
+        "en": "The action could not be done.",
+    },
+    "error_detail_validation-failed": {
+        "vi": "Một số thông tin chưa hợp lệ, xem chi tiết dưới đây.",
+        "en": "Some fields are invalid.",
+    },
+    "error_detail_resolution-refused": {
+        "vi": "Cách xử lý này không áp dụng được cho chênh lệch (đã xử lý, hoặc không phù hợp "
+        "với loại chênh lệch, hoặc yêu cầu thanh toán không còn nhận tiền).",
+        "en": "This resolution does not apply to the exception.",
+    },
+    "error_detail_statement-rejected": {
+        "vi": "Tệp sao kê không đọc được; xem dòng lỗi dưới đây.",
+        "en": "The statement file could not be read.",
+    },
+    "field": {"vi": "Thông tin", "en": "Field"},
+    "field_note": {"vi": "Ghi chú", "en": "Note"},
+    "field_reason": {"vi": "Lý do", "en": "Reason"},
+    "field_file": {"vi": "Tệp", "en": "File"},
+    "field_action": {"vi": "Cách xử lý", "en": "Action"},
+    "field_payment_request_id": {"vi": "Yêu cầu thanh toán", "en": "Payment request"},
     "error_validation-failed": {"vi": "Thông tin chưa hợp lệ", "en": "Invalid input"},
     "error_catalog-invalid": {"vi": "Danh mục không hợp lệ", "en": "Catalog is invalid"},
 }

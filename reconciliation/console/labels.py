@@ -230,3 +230,23 @@ def explain(detail: str, lang: str = "vi", money: Any = str) -> str:
             values["p"] = label("provider", values["p"], lang)
         return (pair[1] if lang == "en" else pair[0]).format(**values)
     return ""
+
+
+# marshmallow's messages, and ours, in the officer's language
+_FIELD_MESSAGES: dict[str, str] = {
+    "Missing data for required field.": "Bắt buộc nhập.",
+    "Not a valid UUID.": "Không phải mã yêu cầu hợp lệ.",
+    "Unknown field.": "Thông tin không được nhận.",
+    "Field may not be null.": "Bắt buộc nhập.",
+}
+
+
+def field_message(message: str, lang: str = "vi") -> str:
+    """A form error in words: ours are written in the officer's language already."""
+    if lang == "en" or not message.isascii():
+        return message
+    if message.startswith("Must be one of"):
+        return "Giá trị không hợp lệ."
+    if message.startswith(("Length must be", "Shorter than", "Longer than")):
+        return "Độ dài không hợp lệ."
+    return _FIELD_MESSAGES.get(message, "Giá trị không hợp lệ.")

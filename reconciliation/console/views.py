@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,18 +12,14 @@ from werkzeug.wrappers import Response
 
 from payments.auth.models import Role
 from payments.auth.services import authenticate_user
-from payments.catalog.services import import_catalog, parse_document
 from payments.clock import VN_TZ, as_utc, today
 from payments.errors import DomainError, TooManyAttempts, Unauthorized, ValidationFailed
-from payments.http import load, settings, uow
+from payments.http import load, uow
 from payments.money import vnd as money_format
-from receipts import services as receipt_services
-from receipts.pdf import render_pdf
 from reconciliation import importing, runs
-from reconciliation.console import bulk, charts, labels, reports, services, undo
+from reconciliation.console import bulk, labels, record_views, services, undo
 from reconciliation.console.auth import (
     actor,
-    admin_required,
     agency_scope,
     check_csrf,
     console_principal,
@@ -46,6 +42,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 bp.before_request(check_csrf)
+RESOLVE_FIELDS = ("action", "payment_request_id", "note")
 
 
 @bp.app_template_filter("vnd")
@@ -66,6 +63,11 @@ def vndate(day: date | None) -> str:
 @bp.app_template_filter("label")
 def label_filter(code: Any, family: str) -> str:
     return labels.label(family, code, current_language())
+
+
+@bp.app_template_filter("field_message")
+def field_message_filter(message: str) -> str:
+    return labels.field_message(message, current_language())
 
 
 @bp.app_template_filter("explain")
@@ -105,16 +107,13 @@ def _not_found(_: HTTPNotFound) -> tuple[str, int]:
     return render_template("console/error.html", error=None), 404
 
 
-def _date(name: str) -> date | None:
-    """A date typed dd/mm/yyyy (how every page shows one) or ISO yyyy-mm-dd."""
-    raw = request.args.get(name, "").strip()
-    try:
-        if "/" in raw:
-            day, month, year = (int(part) for part in raw.split("/"))
-            return date(year, month, day)
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+@bp.get("/<path:missing>")
+def _unknown_page(missing: str) -> tuple[str, int]:
+    """A mistyped console address is the console's own 404 page, not the API's JSON."""
+    return render_template("console/error.html", error=None), 404
+
+
+_date = record_views.query_date
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -311,7 +310,7 @@ def exception(exception_id: int) -> Response:
 @bp.post("/exceptions/<int:exception_id>/resolve")
 @login_required
 def resolve(exception_id: int) -> Response:
-    form = {k: v.strip() for k, v in request.form.items() if k != "csrf_token" and v.strip()}
+    form = {k: v.strip() for k, v in request.form.items() if k in RESOLVE_FIELDS and v.strip()}
     where = _visible_or_404(services.exception_account(exception_id, agency_scope(), uow=uow()))
     if form.get("payment_request_id"):
         typed = form["payment_request_id"]
@@ -371,143 +370,16 @@ def bulk_resolve(account_id: str, day: str) -> Response:
     return _back_to_day((account_id, when), done)
 
 
-# ---------------------------------------------------------------- receipts
-
-
-@bp.get("/receipts")
-@login_required
-def receipts() -> str:
-    f = services.ReceiptFilter(
-        text=request.args.get("q", ""),
-        status=request.args.get("status", ""),
-        tax_status=request.args.get("tax", ""),
-        kind=request.args.get("kind", ""),
-        date_from=_date("from"),
-        date_to=_date("to"),
-    )
-    rows = services.search_receipts(f, agency_scope(), uow=uow())
-    return render_template("console/receipts.html", rows=rows, f=f)
-
-
-@bp.get("/receipts/<receipt_id>")
-@login_required
-def receipt(receipt_id: str) -> str:
-    view = receipt_services.get_receipt(
-        receipt_id, uow=uow(), settings=settings(), principal=console_principal()
-    )
-    return render_template("console/receipt.html", r=view, done=request.args.get("done", ""))
-
-
-@bp.get("/receipts/<receipt_id>.pdf")
-@login_required
-def receipt_pdf(receipt_id: str) -> Response:
-    doc = receipt_services.get_receipt_document(
-        receipt_id, uow=uow(), principal=console_principal()
-    )
-    response = Response(render_pdf(doc), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'inline; filename="{doc.series}-{doc.number:08d}.pdf"'
-    )
-    return response
-
-
-def _form(*names: str) -> dict[str, str | None]:
-    return {n: (request.form.get(n, "").strip() or None) for n in names}
-
-
-@bp.post("/receipts/<receipt_id>/replace")
-@login_required
-def replace_receipt(receipt_id: str) -> Response:
-    fields = _form("reason", "payer_name", "payer_address", "payer_id_number")
-    if not fields["reason"]:
-        raise ValidationFailed({"reason": [t("reason_required")]})
-    cmd = receipt_services.ReplaceReceipt(receipt_id, **fields)  # type: ignore[arg-type]
-    new = receipt_services.replace_receipt(
-        cmd, uow=uow(), settings=settings(), principal=console_principal()
-    )
-    return redirect(url_for("console.receipt", receipt_id=new["id"], done="replaced"), 303)
-
-
-@bp.post("/receipts/<receipt_id>/error-notices")
-@login_required
-def error_notice(receipt_id: str) -> Response:
-    fields = _form("reason", "payer_name", "payer_address")
-    if not fields["reason"]:
-        raise ValidationFailed({"reason": [t("reason_required")]})
-    cmd = receipt_services.RecordErrorNotice(receipt_id, **fields)  # type: ignore[arg-type]
-    receipt_services.record_error_notice(
-        cmd, uow=uow(), settings=settings(), principal=console_principal()
-    )
-    return redirect(url_for("console.receipt", receipt_id=receipt_id, done="notice"), 303)
-
-
-# ---------------------------------------------------------------- reports
-
-
-def _period() -> tuple[date, date]:
-    end = _date("to") or today()
-    start = _date("from") or end.replace(day=1)
-    if start > end:
-        start, end = end, start
-    return max(start, end - timedelta(days=366)), end  # at most a year per report
-
-
-@bp.get("/reports")
-@login_required
-def reports_page() -> str:
-    start, end = _period()
-    rep = reports.report(agency_scope(), start, end, uow=uow())
-    figures = {
-        "per_day": charts.columns(
-            t("chart_per_day"), [(d.strftime("%d/%m"), v) for d, v in rep.per_day], t("chart_max")
-        ),
-        "per_channel": charts.hbar(
-            t("chart_per_channel"), [(t("channel_" + k), v) for k, v in rep.per_channel.items()]
-        ),
-        "per_procedure": charts.hbar(
-            t("chart_per_procedure"), [(f"{c} {n}", v) for c, n, _, v in rep.per_procedure]
-        ),
-        "reductions": charts.hbar(t("reductions"), [(b, v) for b, _, v in rep.reductions]),
-    }
-    return render_template("console/reports.html", rep=rep, figures=figures)
-
-
-@bp.get("/reports/export.<fmt>")
-@login_required
-def export(fmt: str) -> Response:
-    start, end = _period()
-    scope = agency_scope()
-    rows = reports.detail_rows(scope, start, end, uow=uow())
-    name = f"thu-phi-{start.isoformat()}-{end.isoformat()}"
-    if fmt == "csv":
-        body, mime = reports.to_csv(rows), "text/csv; charset=utf-8"
-    elif fmt == "xlsx":
-        body = reports.to_xlsx(reports.report(scope, start, end, uow=uow()), rows)
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        abort(404)
-    response = Response(body, mimetype=mime)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
-
-
-# ---------------------------------------------------------------- admin
-
-
-@bp.get("/admin/catalog")
-@admin_required
-def admin_catalog() -> str:
-    schedule = services.fee_schedule(uow=uow())
-    return render_template("console/admin.html", s=schedule, result=None)
-
-
-@bp.post("/admin/catalog")
-@admin_required
-def admin_catalog_import() -> tuple[str, int]:
-    upload = request.files.get("file")
-    raw = upload.read() if upload and upload.filename else request.form.get("document", "")
-    if not raw:
-        raise ValidationFailed({"file": [t("choose_file")]})
-    result = import_catalog(parse_document(raw), uow=uow())
-    schedule = services.fee_schedule(uow=uow())
-    return render_template("console/admin.html", s=schedule, result=result.as_dict()), 200
+# receipts, reports and the catalog admin (record_views.py)
+for rule, view, methods in (
+    ("/receipts", record_views.receipts, ["GET"]),
+    ("/receipts/<receipt_id>", record_views.receipt, ["GET"]),
+    ("/receipts/<receipt_id>.pdf", record_views.receipt_pdf, ["GET"]),
+    ("/receipts/<receipt_id>/replace", record_views.replace_receipt, ["POST"]),
+    ("/receipts/<receipt_id>/error-notices", record_views.error_notice, ["POST"]),
+    ("/reports", record_views.reports_page, ["GET"]),
+    ("/reports/export.<any(csv, xlsx):fmt>", record_views.export, ["GET"]),
+    ("/admin/catalog", record_views.admin_catalog, ["GET"]),
+    ("/admin/catalog", record_views.admin_catalog_import, ["POST"]),
+):
+    bp.add_url_rule(rule, view_func=view, methods=methods)

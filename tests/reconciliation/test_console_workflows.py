@@ -31,7 +31,7 @@ from payments.clock import today
 from payments.http import Container
 from payments.payment_requests.models import PaymentRequest
 from reconciliation import importing, runs
-from reconciliation.console.reports import neutralise
+from reconciliation.console.exports import neutralise
 from reconciliation.models import StatementLine
 
 
@@ -169,12 +169,12 @@ def test_exports_keep_payer_names_that_look_like_formulas_as_text(
     body = get(officer, "/console/reports/export.csv").content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     book = load_workbook(io.BytesIO(get(officer, "/console/reports/export.xlsx").content))
-    sheet = book["Chi tiet"]
+    sheet = book["Chi tiết"]
     header = [c.value for c in sheet[1]]
-    xlsx_names = {row[header.index("payer_name")] for row in sheet.iter_rows(2, values_only=True)}
+    xlsx_names = {row[header.index("Người nộp")] for row in sheet.iter_rows(2, values_only=True)}
 
     expected = {"'" + name for name in FORMULAS}
-    assert {r["payer_name"] for r in rows} == expected
+    assert {r["Người nộp"] for r in rows} == expected
     assert xlsx_names == expected
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
 

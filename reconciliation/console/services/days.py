@@ -49,7 +49,11 @@ PER_PAGE = 50
 # a transfer short by at most this much is the sending bank's fee (interbank fees are a few
 # thousand đồng; 50.000 đ leaves room for an international one)
 BANK_FEE_CEILING = 50_000
-FEE_WORDS = re.compile(r"\b(phi|fee|charge|sms|thuong nien|duy tri)\b")
+# what banks write on a fee line; a citizen's memo says "le phi" or "nop phi": never a bank fee
+FEE_WORDS = re.compile(
+    r"\b(phi (dich vu|sms|chuyen tien|quan ly|thuong nien|duy tri|ngan hang|giao dich)"
+    r"|bank fee|service charge|fee charge)\b"
+)
 UNDOABLE = undo.UNDOABLE  # what moved no money
 
 
@@ -102,7 +106,8 @@ def is_bank_fee(reason: str, line: dict[str, Any] | None, due: int | None) -> bo
     """An exception a bank fee explains: a fee named on the statement line, or a transfer short
     of what was due by no more than a transfer fee."""
     if line is not None and FEE_WORDS.search(plain(line.get("description"))):
-        return reason in runs._ALLOWED[Action.BOOK_AS_BANK_FEE]
+        small = abs(int(line["amount"])) <= BANK_FEE_CEILING
+        return small and reason in runs._ALLOWED[Action.BOOK_AS_BANK_FEE]
     if reason == Reason.AMOUNT_MISMATCH and line is not None and due is not None:
         return 0 < due - int(line["amount"]) <= BANK_FEE_CEILING
     return False
