@@ -102,15 +102,13 @@ def similarity(line: dict[str, Any] | None, payer_name: str) -> int:
     return round(best * 100)
 
 
-def is_bank_fee(reason: str, line: dict[str, Any] | None, due: int | None) -> bool:
-    """An exception a bank fee explains: a fee named on the statement line, or a transfer short
-    of what was due by no more than a transfer fee."""
+def is_bank_fee(reason: str, line: dict[str, Any] | None, difference: int) -> bool:
+    """An exception a bank fee explains: a small line naming a bank fee, or a transfer short of
+    what was due (``difference`` < 0, the exception's signed amount) by no more than a fee."""
     if line is not None and FEE_WORDS.search(plain(line.get("description"))):
         small = abs(int(line["amount"])) <= BANK_FEE_CEILING
         return small and reason in runs._ALLOWED[Action.BOOK_AS_BANK_FEE]
-    if reason == Reason.AMOUNT_MISMATCH and line is not None and due is not None:
-        return 0 < due - int(line["amount"]) <= BANK_FEE_CEILING
-    return False
+    return reason == Reason.AMOUNT_MISMATCH and -BANK_FEE_CEILING <= difference < 0
 
 
 def day_view(
@@ -276,15 +274,11 @@ def _exceptions(
                 "line": line,
                 "request": req,
                 "similarity": similarity(line, req["payer_name"]) if req else None,
-                "bank_fee": is_bank_fee(exc.reason, line, _due(req)),
+                "bank_fee": is_bank_fee(exc.reason, line, exc.amount),
                 "resolutions": done.get(exc.id, []),
             }
         )
     return rows, total
-
-
-def _due(req: dict[str, Any] | None) -> int | None:
-    return None if req is None else int(req["total_amount"]) - int(req["paid_amount"])
 
 
 def _matches(s: Session, run: ReconciliationRun, q: DayQuery) -> tuple[list[dict[str, Any]], int]:
@@ -408,7 +402,7 @@ def bulk_candidates(
             line = line_row(ln) if ln is not None else None
             req = requests.get(str(exc.payment_request_id)) if exc.payment_request_id else None
             if kind == "bank_fees":
-                take = is_bank_fee(exc.reason, line, _due(req))
+                take = is_bank_fee(exc.reason, line, exc.amount)
             else:
                 take = req is not None and similarity(line, req["payer_name"]) >= min_similarity
             if take:
