@@ -64,6 +64,12 @@ def public_xml(token: str, *, uow: UnitOfWork) -> tuple[str, bytes]:
         return f"{receipt.series}-{receipt.number:08d}", bytes(receipt.signed_xml)
 
 
+def tax_authority_code(token: str, *, uow: UnitOfWork) -> str | None:
+    """The code the tax authority gave the receipt (None until it accepted it)."""
+    with uow:
+        return _by_token(uow, token).tax_authority_id
+
+
 def public_document(token: str, *, uow: UnitOfWork) -> ReceiptDocument:
     """The receipt's content read back from its signed XML (what the PDF prints)."""
     _, xml = public_xml(token, uow=uow)

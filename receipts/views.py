@@ -100,7 +100,8 @@ def verify_page(token: str) -> Response:
 @public_bp.get("/r/<token>.pdf")
 def verify_pdf(token: str) -> Response:
     doc = public.public_document(token, uow=uow())
-    response = Response(render_pdf(doc), mimetype="application/pdf")
+    code = public.tax_authority_code(token, uow=uow())
+    response = Response(render_pdf(doc, tax_authority_code=code), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{doc.series}-{doc.number:08d}.pdf"'
     )

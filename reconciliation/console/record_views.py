@@ -68,7 +68,11 @@ def receipt_pdf(receipt_id: str) -> Response:
     doc = receipt_services.get_receipt_document(
         receipt_id, uow=uow(), principal=console_principal()
     )
-    response = Response(render_pdf(doc), mimetype="application/pdf")
+    view = receipt_services.get_receipt(
+        receipt_id, uow=uow(), settings=settings(), principal=console_principal()
+    )
+    pdf = render_pdf(doc, tax_authority_code=view["tax_authority_id"])
+    response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'inline; filename="{doc.series}-{doc.number:08d}.pdf"'
     )

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from pypdf import PdfReader
+from sqlalchemy import update
 
 from payments.config import Settings
+from receipts.models import Receipt
 from tests.receipts.receipts_testkit import (  # noqa: F401 - fixtures
     Kit,
     kit_fixture,
@@ -78,3 +81,21 @@ def test_the_verification_page_links_every_receipt_of_the_request(
 def test_unknown_tokens_are_not_found(live_server: Any) -> None:
     for path in ("/r/x.pdf", "/r/AAAAAAAAAAAAAAAAAAAAAAAA.pdf", "/r/AAAAAAAAAAAAAAAAAAAAAAAA.xml"):
         assert requests.get(live_server.url + path, timeout=10).status_code == 404
+
+
+def test_a_receipt_paid_online_prints_the_tax_authority_code_and_no_payer_signature(
+    paid: dict[str, Any], live_server: Any, kit: Kit
+) -> None:
+    with kit.container.uow() as uow:
+        uow.session.execute(
+            update(Receipt)
+            .where(Receipt.payment_request_id == uuid.UUID(paid["id"]))
+            .values(tax_authority_id="CQT-2026-000123", tax_authority_status="accepted")
+        )
+        uow.commit()
+    pdf = links(checkout(paid, live_server).text, "receipt-pdf")[0]
+    got = requests.get(live_server.url + pdf, timeout=10)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(got.content)).pages)
+    assert "Mã của cơ quan thuế: CQT-2026-000123" in text
+    assert "Ký, ghi rõ họ tên" not in text  # a bank transfer: nobody stood at a counter
+    assert "Người thu tiền" in text
