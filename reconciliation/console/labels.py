@@ -74,6 +74,9 @@ LABELS: dict[str, dict[str, Pair]] = {
         "unexpected_message": ("Bản tin không mong đợi", "Unexpected message"),
         "amount_conflict": ("Trùng mã giao dịch, khác số tiền", "Same id, other amount"),
         "unknown_reference": ("Không rõ mã thanh toán", "Unknown reference"),
+        "unknown_account": ("Tài khoản nhận không thuộc hệ thống", "Unknown account"),
+        "wrong_account": ("Chuyển nhầm tài khoản của cơ quan khác", "Wrong account"),
+        "amount_mismatch": ("Sai số tiền", "Amount mismatch"),
         "currency": ("Sai loại tiền", "Wrong currency"),
     },
     "exception_reason": {

@@ -193,3 +193,47 @@ def test_bulk_actions_book_bank_fees_and_confirm_close_proposals_only(
     for exc_id, (reason, request_id, amount) in before.items():
         stray = reason == "unknown_credit" and request_id is None and amount > 50_000
         assert after[exc_id] == ("open" if stray else "resolved"), (reason, amount)
+
+
+def test_the_online_rate_counts_every_online_channel(
+    officer: requests.Session, live_server: Any
+) -> None:
+    from payments.clock import utcnow
+    from payments.money import Money
+    from payments.transactions.models import PaygovAttempt
+    from payments.transactions.services import record_event
+    from providers.base import EventKind, ProviderEvent, TxnStatus
+
+    c = live_server.container
+    made = [new_request(c, JUSTICE, f"Người {i}", f"R{i}") for i in range(3)]
+    for request, provider in zip(made, ("bank", "paygov", "pos"), strict=True):
+        reference = request["reference"]
+        if provider == "paygov":  # the portal names the attempt started from the checkout
+            reference += "G01"
+            with c.uow() as uow:
+                uow.session.add(
+                    PaygovAttempt(
+                        payment_request_id=uuid.UUID(request["id"]),
+                        provider_ref=reference,
+                        amount=request["total_amount"],
+                        status="pending",
+                        created_at=utcnow(),
+                    )
+                )
+                uow.commit()
+        event = ProviderEvent(
+            provider=provider,
+            provider_txn_id=uuid.uuid4().hex,
+            reference=reference,
+            amount=Money(request["total_amount"]),
+            currency="VND",
+            status=TxnStatus.PAID,
+            occurred_at=utcnow(),
+            kind=EventKind.TRANSFER_IN if provider == "bank" else EventKind.PAYMENT,
+            account_number=request["beneficiary"]["account_number"] if provider == "bank" else None,
+        )
+        result = record_event(event, uow=c.uow())
+        assert result.outcome == "applied", (provider, result)
+    page = officer.get(f"{officer.base}/console/", timeout=10).text  # type: ignore[attr-defined]
+    found = re.search(r"id=\"online-ratio\">([^<]*)<", page)
+    assert found and found.group(1) == "66.7 %", found
