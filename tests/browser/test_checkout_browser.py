@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import LiveServer
+from factories import create_request, pay
 from playwright.sync_api import expect
-
-from payments.clock import utcnow
-from payments.http import Container
-from payments.money import Money
-from payments.transactions.services import record_event
-from providers.base import EventKind, ProviderEvent, TxnStatus
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
@@ -60,41 +54,6 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
 }).observe({type: "layout-shift", buffered: true});
 """
-
-
-def create_request(session: Any, **overrides: Any) -> dict[str, Any]:
-    """A criminal-record extract request from the demo catalog, filed online."""
-    body = {
-        "dossier_code": f"H40.12-{uuid.uuid4().hex[:10]}",
-        "procedure_code": "1.001234",
-        "channel": "online",
-        "payer": {"name": "Nguyễn Văn An", "phone": "0912345678"},
-        **overrides,
-    }
-    resp = session.post(
-        f"{session.base_url}/api/v1/payment-requests",
-        json=body,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
-
-
-def pay(container: Container, request: dict[str, Any]) -> None:
-    """The bank tells us the transfer arrived, as its notification callback would."""
-    event = ProviderEvent(
-        provider="bank",
-        provider_txn_id=f"FT{uuid.uuid4().hex[:12].upper()}",
-        reference=request["reference"],
-        amount=Money(request["total_amount"]),
-        currency="VND",
-        status=TxnStatus.PAID,
-        occurred_at=utcnow(),
-        kind=EventKind.TRANSFER_IN,
-    )
-    assert record_event(event, uow=container.uow()).status == "paid"
 
 
 def test_citizen_sees_what_to_pay_copies_the_account_and_sees_the_payment_arrive(

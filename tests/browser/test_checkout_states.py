@@ -16,17 +16,15 @@ from console_kit import (  # noqa: F401 - fixtures
     console_signing_files,
     settings_with_receipts,
 )
+from factories import create_request, pay
 from playwright.sync_api import expect
 from sqlalchemy import update
 
 from payments.clock import utcnow
 from payments.http import Container
-from payments.money import Money
 from payments.payment_requests import services as request_services
 from payments.payment_requests.models import PaymentRequest
 from payments.transactions.models import PaygovAttempt
-from payments.transactions.services import record_event
-from providers.base import EventKind, ProviderEvent, TxnStatus
 from receipts.services import issue_for_request
 from tests.browser.page_checks import VIEWPORTS, check
 
@@ -35,38 +33,8 @@ STUDENT = {"name": "Trần Thị Bình", "category": "student"}
 Api = Callable[..., requests.Session]
 
 
-def create(api: Api, **overrides: Any) -> dict[str, Any]:
-    s = api()
-    body = {
-        "dossier_code": f"H40.12-{uuid.uuid4().hex[:10]}",
-        "procedure_code": "1.001234",
-        "channel": "online",
-        "payer": STUDENT,
-        **overrides,
-    }
-    resp = s.post(
-        f"{s.base_url}/api/v1/payment-requests",  # type: ignore[attr-defined]
-        json=body,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    created: dict[str, Any] = resp.json()
-    return created
-
-
-def pay(container: Container, request: dict[str, Any], amount: int) -> None:
-    event = ProviderEvent(
-        provider="bank",
-        provider_txn_id=f"FT{uuid.uuid4().hex[:12].upper()}",
-        reference=request["reference"],
-        amount=Money(amount),
-        currency="VND",
-        status=TxnStatus.PAID,
-        occurred_at=utcnow(),
-        kind=EventKind.TRANSFER_IN,
-    )
-    record_event(event, uow=container.uow())
+def create(api: Api) -> dict[str, Any]:
+    return create_request(api(), payer=STUDENT)
 
 
 def set_state(container: Container, request: dict[str, Any], state: str) -> None:

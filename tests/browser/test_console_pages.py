@@ -89,6 +89,7 @@ def test_every_console_page_fits_the_screen_and_shows_no_raw_code(
     page.screenshot(path=str(output_dir / f"console-day-{width}-{backend}.png"), full_page=True)
     # a date field reads dd/mm/yyyy even in an English browser
     page.goto(f"{live_server.url}/console/reports")
+    page.screenshot(path=str(output_dir / f"console-reports-{width}-{backend}.png"), full_page=True)
     value = page.locator("input[name=from]").input_value()
     assert value.count("/") == 2 and len(value.split("/")[0]) == 2, value
     # the administrator's catalogue page, and the English toggle also speaks words

@@ -10,51 +10,17 @@ from html.parser import HTMLParser
 from typing import Any
 
 import requests
-from conftest import LiveServer, payment_request_body
+from conftest import LiveServer
+from factories import create_request, pay
 from sqlalchemy import update
 
 from payments.checkout.bankapps import DEEPLINK
 from payments.clock import utcnow
 from payments.http import Container
-from payments.money import Money
 from payments.payment_requests import services as request_services
 from payments.payment_requests.models import PaymentRequest
-from payments.transactions.services import record_event
-from providers.base import EventKind, ProviderEvent, TxnStatus
 
 PAGE_BUDGET = 100 * 1024
-
-
-def create_request(session: Any, **overrides: Any) -> dict[str, Any]:
-    """POST a payment request for the demo catalog (criminal-record extract unless overridden)."""
-    resp = session.post(
-        f"{session.base_url}/api/v1/payment-requests",
-        json=payment_request_body(**overrides),
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
-
-
-def pay(container: Container, request: dict[str, Any], amount: int) -> str:
-    """A verified bank transfer for the request, recorded the way a callback records it."""
-    event = ProviderEvent(
-        provider="bank",
-        provider_txn_id=f"FT{uuid.uuid4().hex[:12].upper()}",
-        reference=request["reference"],
-        amount=Money(amount),
-        currency="VND",
-        status=TxnStatus.PAID,
-        occurred_at=utcnow(),
-        kind=EventKind.TRANSFER_IN,
-        account_number=request["beneficiary"]["account_number"],
-        details={"content": f"{request['reference']} chuyen tien"},
-    )
-    result = record_event(event, uow=container.uow())
-    assert result.outcome == "applied", result
-    return str(result.status)
 
 
 class _Text(HTMLParser):

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 import zxingcpp
-from conftest import payment_request_body
+from factories import create_request
 from PIL import Image
 from sqlalchemy import func, select, update
 
@@ -27,18 +27,6 @@ from payments.payment_requests.services import transfer_payload
 from payments.transactions.services import record_event
 from payments.vietqr import decode
 from providers.base import EventKind, ProviderEvent, TxnStatus
-
-
-def create_request(session: Any, **overrides: Any) -> dict[str, Any]:
-    resp = session.post(
-        f"{session.base_url}/api/v1/payment-requests",
-        json=payment_request_body(**overrides),
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    body: dict[str, Any] = resp.json()
-    return body
 
 
 def token_of(request: dict[str, Any]) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -21,28 +20,10 @@ from console_kit import (  # noqa: F401 - fixtures
     settings_with_receipts,
     sign_in,
 )
+from factories import pay
 from openpyxl import load_workbook
 
-from payments.clock import utcnow
-from payments.http import Container
-from payments.money import Money
 from payments.payment_requests.services import cancel_payment_request
-from payments.transactions.services import record_event
-from providers.base import EventKind, ProviderEvent, TxnStatus
-
-
-def pay(container: Container, request: dict[str, Any], amount: int, txn: str = "") -> None:
-    event = ProviderEvent(
-        provider="bank",
-        provider_txn_id=txn or f"FT{uuid.uuid4().hex[:10].upper()}",
-        reference=request["reference"],
-        amount=Money(amount),
-        currency="VND",
-        status=TxnStatus.PAID,
-        occurred_at=utcnow(),
-        kind=EventKind.TRANSFER_IN,
-    )
-    record_event(event, uow=container.uow())
 
 
 @pytest.fixture
@@ -57,7 +38,7 @@ def month(live_server: Any, catalog: Any) -> dict[str, dict[str, Any]]:
     c = live_server.container
     made = {k: new_request(c, JUSTICE, f"Người {k}", k.upper()) for k in ("paid", "part", "over")}
     made["gone"] = new_request(c, JUSTICE, "Người gone", "GONE")
-    pay(c, made["paid"], made["paid"]["total_amount"], txn="a" * 64)  # a statement-like id
+    pay(c, made["paid"], txn_id="a" * 64)  # a fingerprint-like id
     pay(c, made["part"], made["part"]["total_amount"] // 2)
     pay(c, made["over"], made["over"]["total_amount"] + 50_000)
     pay(c, made["gone"], made["gone"]["total_amount"] // 2)

@@ -29,19 +29,24 @@ class RequestFilter:
     offset: int = 0
 
 
+def _text_matches(text: str) -> Any:
+    """Requests whose dossier code, payment reference or payer name contains ``text``."""
+    like = f"%{text}%"
+    found = select(PaymentRequestSearch.id).where(
+        or_(
+            PaymentRequestSearch.dossier_code.ilike(like),
+            PaymentRequestSearch.reference.ilike(like),
+            PaymentRequestSearch.payer_name.ilike(like),
+        )
+    )
+    return PaymentRequest.id.in_(found)
+
+
 def search_requests(f: RequestFilter, scope: Scope, *, uow: UnitOfWork) -> list[dict[str, Any]]:
     """Requests by dossier code, reference, payer, amount and date, newest first."""
     stmt = scoped(select(PaymentRequest), PaymentRequest.agency_code, scope)
     if f.text:
-        like = f"%{f.text.strip()}%"
-        found = select(PaymentRequestSearch.id).where(
-            or_(
-                PaymentRequestSearch.dossier_code.ilike(like),
-                PaymentRequestSearch.reference.ilike(like),
-                PaymentRequestSearch.payer_name.ilike(like),
-            )
-        )
-        stmt = stmt.where(PaymentRequest.id.in_(found))
+        stmt = stmt.where(_text_matches(f.text.strip()))
     if f.amount is not None:
         stmt = stmt.where(PaymentRequest.total_amount == f.amount)
     if f.status:
@@ -163,15 +168,7 @@ def pick_requests(
     if digits.isdigit() and len(digits) < 13:  # an amount, not a reference
         stmt = stmt.where(PaymentRequest.total_amount == int(digits))
     elif text:
-        like = f"%{text}%"
-        found = select(PaymentRequestSearch.id).where(
-            or_(
-                PaymentRequestSearch.dossier_code.ilike(like),
-                PaymentRequestSearch.reference.ilike(like),
-                PaymentRequestSearch.payer_name.ilike(like),
-            )
-        )
-        stmt = stmt.where(PaymentRequest.id.in_(found))
+        stmt = stmt.where(_text_matches(text))
     elif amount is not None:
         stmt = stmt.where(PaymentRequest.total_amount == amount)
     else:
