@@ -155,6 +155,31 @@ LABELS: dict[str, dict[str, Pair]] = {
         "poor_household": ("Hộ nghèo", "Poor household"),
         "disabled": ("Người khuyết tật", "Person with a disability"),
     },
+    "receipt_kind": {
+        "phi": ("Phí", "Fee (phí)"),
+        "le_phi": ("Lệ phí", "Charge (lệ phí)"),
+    },
+    "receipt_status": {
+        "issued": ("Đã phát hành", "Issued"),
+        "replaced": ("Đã bị thay thế", "Replaced"),
+        "cancelled": ("Đã hủy", "Cancelled"),
+    },
+    "tax_status": {
+        "pending": ("Chờ chấp nhận", "Pending"),
+        "accepted": ("Đã chấp nhận", "Accepted"),
+        "rejected": ("Bị từ chối", "Rejected"),
+    },
+    "day_state": {
+        "no_statement": ("Chưa có sao kê", "No statement"),
+        "not_run": ("Chưa đối soát", "Not reconciled"),
+        "ok": ("Khớp", "Reconciled"),
+        "open": ("Còn chênh lệch", "Open exceptions"),
+    },
+    "balance_check": {
+        "ok": ("Khớp số dư", "Balances agree"),
+        "mismatch": ("Lệch số dư", "Balance mismatch"),
+        "none": ("Sao kê không có số dư", "No balances on the statement"),
+    },
     "role": {
         "officer": ("Kế toán", "Officer"),
         "admin": ("Quản trị", "Administrator"),

@@ -21,7 +21,8 @@ from reconciliation.console.auth import (
     console_principal,
     login_required,
 )
-from reconciliation.console.i18n import t
+from reconciliation.console.i18n import current_language, t
+from reconciliation.console.labels import label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -127,7 +128,8 @@ def reports_page() -> str:
             t("chart_per_day"), [(d.strftime("%d/%m"), v) for d, v in rep.per_day], t("chart_max")
         ),
         "per_channel": charts.hbar(
-            t("chart_per_channel"), [(t("channel_" + k), v) for k, v in rep.per_channel.items()]
+            t("chart_per_channel"),
+            [(label("provider", k, current_language()), v) for k, v in rep.per_channel.items()],
         ),
         "per_procedure": charts.hbar(
             t("chart_per_procedure"), [(f"{c} {n}", v) for c, n, _, v in rep.per_procedure]
