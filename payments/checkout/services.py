@@ -49,15 +49,16 @@ STATUS_LABELS: dict[str, str] = {
 KIND_LABELS = {"phi": "Phí", "le_phi": "Lệ phí"}
 SUPERSEDED_RECEIPTS = frozenset({"replaced", "cancelled"})
 PAID_STATUSES = frozenset({RequestStatus.PAID, RequestStatus.OVERPAID, RequestStatus.REFUNDED})
-# the payer categories of the demo catalog and DESIGN §4 in words; an unknown code is not shown
-PAYER_CATEGORIES: dict[str, str] = {
-    "student": "Học sinh, sinh viên",
-    "meritorious": "Người có công với cách mạng",
-    "poor_household": "Hộ nghèo",
-    "near_poor_household": "Hộ cận nghèo",
-    "disabled": "Người khuyết tật",
-    "elderly": "Người cao tuổi",
-    "ethnic_minority": "Người dân tộc thiểu số",
+# payer categories in words (Vietnamese, English), for the checkout and the console; an unknown
+# code is not shown
+PAYER_CATEGORIES: dict[str, tuple[str, str]] = {
+    "student": ("Học sinh, sinh viên", "Student"),
+    "meritorious": ("Người có công với cách mạng", "Person of merit"),
+    "poor_household": ("Hộ nghèo", "Poor household"),
+    "near_poor_household": ("Hộ cận nghèo", "Near-poor household"),
+    "disabled": ("Người khuyết tật", "Person with a disability"),
+    "elderly": ("Người cao tuổi", "Elderly person"),
+    "ethnic_minority": ("Người dân tộc thiểu số", "Ethnic minority"),
 }
 
 
@@ -205,7 +206,7 @@ def checkout_page(
         request, account, agency_name, procedure_name = row
         status = display_status(request.status, request.expires_at, moment)
         paid = status in PAID_STATUSES
-        category = PAYER_CATEGORIES.get(request.payer_category or "")
+        category = PAYER_CATEGORIES.get(request.payer_category or "", (None, None))[0]
         lines = tuple(uow.session.scalars(_LINES, {"id": request.id}))
         by_category = _category_policies(uow.session, lines)
         has_qr = status in OPEN_STATUSES and bool(_payload(request, account))

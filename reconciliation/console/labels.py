@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from payments.checkout.services import PAYER_CATEGORIES
+
 Pair = tuple[str, str]  # (vi, en)
 
 LABELS: dict[str, dict[str, Pair]] = {
@@ -149,12 +151,7 @@ LABELS: dict[str, dict[str, Pair]] = {
         "counter": ("Tại quầy", "At the counter"),
         "postal": ("Bưu chính", "By post"),
     },
-    "payer_category": {
-        "student": ("Học sinh, sinh viên", "Student"),
-        "meritorious": ("Người có công với cách mạng", "Person of merit"),
-        "poor_household": ("Hộ nghèo", "Poor household"),
-        "disabled": ("Người khuyết tật", "Person with a disability"),
-    },
+    "payer_category": PAYER_CATEGORIES,
     "receipt_kind": {
         "phi": ("Phí", "Fee (phí)"),
         "le_phi": ("Lệ phí", "Charge (lệ phí)"),
