@@ -60,11 +60,17 @@ class Money:
         return Money(round_half_up(exact))
 
     def format(self) -> str:
-        """``115000`` → ``115.000 ₫`` (Vietnamese thousands separator)."""
-        return f"{self.amount:,}".replace(",", ".") + " ₫"
+        """``115000`` → ``115.000 đ`` (see ``vnd``)."""
+        return vnd(self.amount)
 
     def __str__(self) -> str:
         return self.format()
+
+
+def vnd(amount: int) -> str:
+    """The one money format of every page, export label and command: ``1234567`` →
+    ``1.234.567 đ`` (dots group thousands in Vietnamese; "đ" as on receipts and price tags)."""
+    return f"{amount:,}".replace(",", ".") + " đ"
 
 
 def round_half_up(value: object) -> int:

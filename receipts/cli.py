@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from payments.cli_helpers import container, emit, fail, json_option
 from payments.errors import DomainError
+from payments.money import vnd
 from receipts import jobs, services
 
 
@@ -21,7 +22,7 @@ def receipts_cli() -> None:
 def _line(r: dict[str, Any]) -> str:
     return (
         f"{r['id']}  {r['agency_code']}  {r['template']}/{r['series']}/{r['number']:08d}  "
-        f"{r['kind']:<6}  {r['total_amount']:>12,}  {r['status']:<8}  "
+        f"{r['kind']:<6}  {vnd(r['total_amount']):>14}  {r['status']:<8}  "
         f"tax:{r['tax_authority_status']}"
     )
 
@@ -63,7 +64,7 @@ def show_cmd(receipt_id: str, as_json: bool) -> None:
 
     def human(r: dict[str, Any]) -> str:
         lines = [_line(r), f"  payer: {r['payer']['name']}", f"  in words: {r['amount_in_words']}"]
-        lines += [f"  - {x['fee_code']} {x['name']}: {x['amount']:,}" for x in r["lines"]]
+        lines += [f"  - {x['fee_code']} {x['name']}: {vnd(x['amount'])}" for x in r["lines"]]
         lines.append(f"  verify: {r['verification_url']}")
         return "\n".join(lines)
 

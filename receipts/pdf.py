@@ -20,13 +20,18 @@ HEADINGS = ("STT", "Tên khoản thu", "SL", "Mức thu (đồng)", "Miễn, gi�
 COLUMNS = (8, 62, 8, 22, 22, 22)  # relative widths; the name column takes the rest
 
 
-def render_pdf(doc: ReceiptDocument, verification_url: str | None = None) -> bytes:
+ONLINE_CHANNELS = frozenset({"bank_transfer", "paygov"})  # the payer is not there to sign
+
+
+def render_pdf(
+    doc: ReceiptDocument, verification_url: str | None = None, tax_authority_code: str | None = None
+) -> bytes:
     """The printable receipt: the HTML page's content, plus a QR code of ``verification_url``
-    (default: ``doc.verification_url``)."""
+    (default: ``doc.verification_url``) and the code the tax authority gave it, once it has."""
     verification_url = verification_url or doc.verification_url
     wording = receipt_wording(doc)
     pdf = _new_pdf(doc, wording["title"])
-    _header(pdf, doc, wording)
+    _header(pdf, doc, wording, tax_authority_code)
     _payer(pdf, doc, wording)
     _lines_table(pdf, doc)
     _text(pdf, f"Số tiền bằng chữ: {doc.amount_in_words}", bold=True)
@@ -59,11 +64,13 @@ def _new_pdf(doc: ReceiptDocument, title: str) -> FPDF:
     return pdf
 
 
-def _header(pdf: FPDF, doc: ReceiptDocument, wording: dict[str, str]) -> None:
+def _header(pdf: FPDF, doc: ReceiptDocument, wording: dict[str, str], tax_code: str | None) -> None:
     top = pdf.get_y()
     _text(pdf, doc.agency_name, bold=True, width=120)
     _text(pdf, f"Mã số thuế: {doc.agency_tax_code}", width=120)
     _text(pdf, f"Mã đơn vị: {doc.agency_code}", width=120)
+    if tax_code:
+        _text(pdf, f"Mã của cơ quan thuế: {tax_code}", width=120)
     agency_bottom = pdf.get_y()
     pdf.set_y(top)
     for label in (f"Mẫu số: {doc.template}", f"Ký hiệu: {doc.series}", f"Số: {wording['number']}"):
@@ -136,9 +143,10 @@ def _verification(pdf: FPDF, url: str) -> None:
 
 def _footer(pdf: FPDF, wording: dict[str, str], doc: ReceiptDocument) -> None:
     top = pdf.get_y() + 4
-    pdf.set_xy(15, top)
-    _text(pdf, "Người nộp tiền", bold=True, width=80, align=Align.C)
-    _text(pdf, "(Ký, ghi rõ họ tên)", width=80, align=Align.C)
+    if doc.payment_channel not in ONLINE_CHANNELS:  # paid at the counter: the payer signs
+        pdf.set_xy(15, top)
+        _text(pdf, "Người nộp tiền", bold=True, width=80, align=Align.C)
+        _text(pdf, "(Ký, ghi rõ họ tên)", width=80, align=Align.C)
     pdf.set_xy(105, top)
     _text(pdf, "Người thu tiền", bold=True, width=90, align=Align.C)
     pdf.set_x(105)

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader
 from payments.auth.models import Scope
 from payments.http import authenticate, json_body, load, reply, settings, uow
 from payments.openapi import Operation
-from receipts import services
+from receipts import public, services
 from receipts.html import amount, receipt_wording
 from receipts.pdf import render_pdf
 from receipts.schemas import (
@@ -88,9 +88,31 @@ def verify_page(token: str) -> Response:
     result = services.verify_public(token, uow=uow(), settings=settings())
     doc = result["document"]
     wording = receipt_wording(doc) if doc is not None else {}
-    page = _PAGES.get_template("verify.html").render(result=result, doc=doc, **wording)
+    others = public.receipts_of_same_request(token, uow=uow())
+    page = _PAGES.get_template("verify.html").render(
+        result=result, doc=doc, receipts=others, token=token, **wording
+    )
     response = Response(page, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"  # the status can change (replaced)
+    return response
+
+
+@public_bp.get("/r/<token>.pdf")
+def verify_pdf(token: str) -> Response:
+    doc = public.public_document(token, uow=uow())
+    code = public.tax_authority_code(token, uow=uow())
+    response = Response(render_pdf(doc, tax_authority_code=code), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{doc.series}-{doc.number:08d}.pdf"'
+    )
+    return response
+
+
+@public_bp.get("/r/<token>.xml")
+def verify_xml(token: str) -> Response:
+    name, body = public.public_xml(token, uow=uow())
+    response = Response(body, mimetype="application/xml")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.xml"'
     return response
 
 

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from payments.cli_helpers import container, emit, fail
 from payments.errors import DomainError
+from payments.money import vnd
 from reconciliation.importing import ImportStatement, import_statement
 from reconciliation.runs import ReconcileDay, reconcile_all, reconcile_day
 
@@ -109,7 +110,7 @@ def _human(runs: list[dict[str, Any]]) -> str:
         problems = ", ".join(f"{k} {v}" for k, v in s["exceptions"].items() if v) or "none"
         out.append(
             f"{run['account_id']} {run['date']}: {run['status']}; {s['statement_credits']} "
-            f"credits ({s['credits_amount']:,} đ), {s['matched']} matched, {s['proposed']} "
+            f"credits ({vnd(s['credits_amount'])}), {s['matched']} matched, {s['proposed']} "
             f"proposed; exceptions: {problems}"
         )
     return "\n".join(out) if out else "no accounts"

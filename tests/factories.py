@@ -23,6 +23,7 @@ from payments.money import Money
 from payments.payment_requests.models import PaymentRequest
 from payments.payment_requests.services import CreatePaymentRequest, Payer, create_payment_request
 from payments.reference import new_reference
+from payments.transactions.services import record_event
 from providers.base import EventKind, ProviderEvent, TxnStatus
 from receipts.document import ReceiptDocument, ReceiptKind, ReceiptLine
 
@@ -172,3 +173,19 @@ def make_receipt_document(**overrides: Any) -> ReceiptDocument:
         "verification_url": "https://thuphi.example.vn/receipts/verify/abc",
     }
     return ReceiptDocument(**(fields | overrides))
+
+
+def pay(
+    container: Container, request: dict[str, Any], amount: int | None = None, txn_id: str = ""
+) -> str:
+    """A verified bank transfer of ``amount`` (default: the total) for the request, recorded as
+    the bank's notification callback records it; returns the request's status after it."""
+    overrides: dict[str, Any] = {
+        "account_number": request["beneficiary"]["account_number"],
+        "details": {"content": f"{request['reference']} chuyen tien"},
+    }
+    if txn_id:
+        overrides["provider_txn_id"] = txn_id
+    result = record_event(bank_transfer(request, amount, **overrides), uow=container.uow())
+    assert result.outcome == "applied", result
+    return str(result.status)

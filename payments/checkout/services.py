@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from payments import vietqr
-from payments.catalog.models import Agency, BeneficiaryAccount, Procedure
+from payments.catalog.models import Agency, BeneficiaryAccount, Procedure, ReductionPolicy
+from payments.checkout.bankapps import BankApp, bank_apps
 from payments.clock import VN_TZ, as_utc, utcnow
 from payments.config import Settings
 from payments.errors import NotFound
@@ -36,6 +37,7 @@ from payments.payment_requests.services import (
     qr_account_number,
     transfer_payload,
 )
+from payments.transactions.models import AttemptStatus, PaygovAttempt
 from payments.uow import UnitOfWork
 from payments.vietqr.images import render_both, render_png, render_svg
 
@@ -53,6 +55,17 @@ STATUS_LABELS: dict[str, str] = {
 KIND_LABELS = {"phi": "Phí", "le_phi": "Lệ phí"}
 SUPERSEDED_RECEIPTS = frozenset({"replaced", "cancelled"})
 PAID_STATUSES = frozenset({RequestStatus.PAID, RequestStatus.OVERPAID, RequestStatus.REFUNDED})
+# payer categories in words (Vietnamese, English), for the checkout and the console; an unknown
+# code is not shown
+PAYER_CATEGORIES: dict[str, tuple[str, str]] = {
+    "student": ("Học sinh, sinh viên", "Student"),
+    "meritorious": ("Người có công với cách mạng", "Person of merit"),
+    "poor_household": ("Hộ nghèo", "Poor household"),
+    "near_poor_household": ("Hộ cận nghèo", "Near-poor household"),
+    "disabled": ("Người khuyết tật", "Person with a disability"),
+    "elderly": ("Người cao tuổi", "Elderly person"),
+    "ethnic_minority": ("Người dân tộc thiểu số", "Ethnic minority"),
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,8 @@ class FeeLine:
     amount: int
     legal_basis: str
     reduction_legal_basis: str | None
+    # why the payer qualifies, in words ("Học sinh, sinh viên"), for a reduction by category
+    reduction_category: str | None = None
 
     @property
     def reduced(self) -> bool:
@@ -72,8 +87,12 @@ class FeeLine:
 
 @dataclass(frozen=True)
 class ReceiptLink:
+    """A receipt's public page and its downloads, all by its unguessable verification token."""
+
     label: str
     url: str
+    pdf_url: str
+    xml_url: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,9 @@ class CheckoutPage:
     receipts: tuple[ReceiptLink, ...]
     paygov: bool
     demo: bool
+    payer_category: str | None = None
+    portal_failed: bool = False
+    bank_apps: tuple[BankApp, ...] = ()
 
     @property
     def status_label(self) -> str:
@@ -196,6 +218,11 @@ def checkout_page(
         request, account, agency_name, procedure_name = row
         status = display_status(request.status, request.expires_at, moment)
         paid = status in PAID_STATUSES
+        category = PAYER_CATEGORIES.get(request.payer_category or "", (None, None))[0]
+        lines = tuple(uow.session.scalars(_LINES, {"id": request.id}))
+        by_category = _category_policies(uow.session, lines)
+        has_qr = status in OPEN_STATUSES and bool(_payload(request, account))
+        plain_account = qr_account_number(account.account_number)
         return CheckoutPage(
             token=request.checkout_token,
             status=status,
@@ -206,7 +233,8 @@ def checkout_page(
             procedure_name=procedure_name,
             payer_name=request.payer_name,
             lines=tuple(
-                _fee_line(line) for line in uow.session.scalars(_LINES, {"id": request.id})
+                _fee_line(line, category if line.reduction_policy_id in by_category else None)
+                for line in lines
             ),
             total_amount=request.total_amount,
             paid_amount=request.paid_amount,
@@ -214,19 +242,51 @@ def checkout_page(
             bank_name=vietqr.bank_name(account.bank_bin) or f"Ngân hàng BIN {account.bank_bin}",
             bank_short_name=vietqr.short_name(account.bank_bin) or "",
             account_number=account.account_number,
-            account_number_plain=qr_account_number(account.account_number),
+            account_number_plain=plain_account,
             account_name=account.account_name,
-            has_qr=status in OPEN_STATUSES and bool(_payload(request, account)),
+            has_qr=has_qr,
             # a second partial payment changes the amount without a new status (or version)
             qr_version=f"{request.version}.{request.paid_amount}",
             expires_at=as_utc(request.expires_at).astimezone(VN_TZ),
             receipts=_receipts(uow.session, request, settings, extensions) if paid else (),
             paygov=bool(settings.paygov_url or settings.paygov_init_url),
             demo=settings.demo,
+            payer_category=category,
+            portal_failed=status in OPEN_STATUSES and _portal_failed(uow.session, request),
+            bank_apps=bank_apps(
+                account.bank_bin, plain_account, request.remaining_amount, request.reference
+            )
+            if has_qr
+            else (),
         )
 
 
-def _fee_line(line: PaymentLine) -> FeeLine:
+def _category_policies(session: Session, lines: tuple[PaymentLine, ...]) -> set[str]:
+    """The reduction policies of ``lines`` granted for a payer category (not for the channel)."""
+    ids = {line.reduction_policy_id for line in lines if line.reduction_policy_id}
+    if not ids:
+        return set()
+    rows = session.execute(
+        select(ReductionPolicy.id, ReductionPolicy.payer_categories).where(
+            ReductionPolicy.id.in_(ids)
+        )
+    )
+    return {policy_id for policy_id, categories in rows if categories}
+
+
+def _portal_failed(session: Session, request: PaymentRequest) -> bool:
+    """Whether the citizen's last attempt on the national portal failed (to say so, and that
+    trying again or a transfer both work)."""
+    last = session.scalar(
+        select(PaygovAttempt.status)
+        .where(PaygovAttempt.payment_request_id == request.id)
+        .order_by(PaygovAttempt.id.desc())
+        .limit(1)
+    )
+    return last == AttemptStatus.FAILED
+
+
+def _fee_line(line: PaymentLine, category: str | None = None) -> FeeLine:
     return FeeLine(
         name=line.name,
         kind=KIND_LABELS.get(line.kind, line.kind),
@@ -235,6 +295,7 @@ def _fee_line(line: PaymentLine) -> FeeLine:
         amount=line.amount,
         legal_basis=line.legal_basis,
         reduction_legal_basis=line.reduction_legal_basis if line.reduction_policy_id else None,
+        reduction_category=category,
     )
 
 
@@ -249,16 +310,16 @@ def _receipts(
     for entry in present(session, [request], settings, extensions=extensions)[0]["receipts"]:
         if entry.get("status") in SUPERSEDED_RECEIPTS:
             continue  # its replacement is listed too
-        url = str(entry.get("verification_url") or "")
-        if url.startswith(("https://", "http://")):
-            links.append(ReceiptLink(_receipt_label(entry), url))
+        path = str(entry.get("verification_path") or "")
+        if path.startswith("/r/"):
+            links.append(ReceiptLink(_receipt_label(entry), path, f"{path}.pdf", f"{path}.xml"))
     return tuple(links)
 
 
 def _receipt_label(entry: dict[str, Any]) -> str:
     label = "Biên lai " + KIND_LABELS.get(str(entry.get("kind", "")), "").lower()
     if entry.get("series") and entry.get("number"):
-        label += f" ký hiệu {entry['series']} số {entry['number']}"
+        label += f" ký hiệu {entry['series']} số {int(entry['number']):08d}"
     return " ".join(label.split())
 
 

@@ -20,6 +20,7 @@ from flask import (
 from payments.checkout import services
 from payments.errors import NotFound
 from payments.http import problem, settings, uow, view_extensions
+from payments.money import vnd
 
 bp = Blueprint("checkout", __name__, template_folder="templates")
 STATIC = Path(__file__).parent / "static"
@@ -27,6 +28,10 @@ STATIC = Path(__file__).parent / "static"
 QR_CACHE = "private, max-age=300"
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 # no form-action: the portal button's 303 leads on to the platform's own payment host
+DEMO_MESSAGES = {
+    "failed": "Giả lập thanh toán không thành công: nhà cung cấp giả lập đã từ chối giao dịch. "
+    "Vui lòng thử lại.",
+}
 PAGE_CSP = (
     "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -35,10 +40,12 @@ PAGE_CSP = (
 
 @bp.get("/pay/<token>")
 def page(token: str) -> Response:
-    view = services.checkout_page(
-        token, uow=uow(), settings=settings(), extensions=view_extensions()
+    config = settings()
+    view = services.checkout_page(token, uow=uow(), settings=config, extensions=view_extensions())
+    message = DEMO_MESSAGES.get(request.args.get("demo", "")) if config.demo else None
+    return _html(
+        render_template("checkout/page.html", page=view, demo_message=message, **_helpers())
     )
-    return _html(render_template("checkout/page.html", page=view, **_helpers()))
 
 
 @bp.get("/pay/<token>/status")
@@ -99,11 +106,6 @@ def _image(image: services.QrImageView) -> Response:
 
 def _helpers() -> dict[str, Any]:
     return {"asset": asset, "vnd": vnd}
-
-
-def vnd(amount: int) -> str:
-    """``1234567`` → ``1.234.567 đ`` (Vietnamese groups thousands with dots)."""
-    return f"{amount:,}".replace(",", ".") + " đ"
 
 
 @cache

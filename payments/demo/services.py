@@ -5,6 +5,8 @@ Only reachable when ``settings.demo`` is on (the blueprint is registered nowhere
 
 from __future__ import annotations
 
+import itertools
+import time
 from dataclasses import dataclass
 
 import structlog
@@ -20,6 +22,16 @@ from providers.fakes.bank import FakeBank
 from providers.fakes.pos import FakePosAcquirer
 
 log = structlog.get_logger(__name__)
+
+# The fakes number their transactions from a fixed start, so a fresh fake per click (or a
+# restarted demo on the same database) would send the id of an earlier transfer again and be
+# answered 409. One sequence per process, started from the clock, keeps every id new.
+_SEQUENCE = itertools.count(int(time.time() * 1000))
+
+
+def next_provider_number() -> int:
+    """A transaction number no earlier simulation of this or a previous process has used."""
+    return next(_SEQUENCE)
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,10 @@ def simulate_transfer(token: str, *, uow: UnitOfWork, settings: Settings) -> int
         split_secret(settings.bank_api_key)[0],
         account_number=due.account_number,
     )
-    response = bank.notify(due.amount, f"{due.reference} nop phi ho so")
+    number = next_provider_number()
+    response = bank.notify(
+        due.amount, f"{due.reference} nop phi ho so", id=number, referenceCode=f"FT{number}"
+    )
     log.info("demo_transfer_sent", status=response.status_code)
     return response.status_code
 
@@ -60,7 +75,11 @@ def simulate_card(token: str, *, uow: UnitOfWork, settings: Settings) -> int:
     """A card payment at the counter: the fake acquirer posts a signed approval."""
     due = _due(token, uow)
     pos = FakePosAcquirer(f"{settings.public_url.rstrip('/')}/callbacks/pos", settings.pos_secret)
-    response = pos.send_payment(due.reference, due.amount)
+    number = next_provider_number()
+    batch, trace = divmod(number, 1_000_000)
+    response = pos.send_payment(
+        due.reference, due.amount, batch_no=f"{batch % 1_000_000:06d}", trace_no=f"{trace:06d}"
+    )
     log.info("demo_card_sent", status=response.status_code)
     return response.status_code
 

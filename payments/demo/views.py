@@ -12,16 +12,20 @@ from payments.paygov.services import start_paygov_payment
 bp = Blueprint("demo_simulate", __name__)
 
 
+def _back(token: str, status: int) -> Response:
+    """Back to the checkout page; a refused simulation says so there instead of staying silent."""
+    failed = "" if 200 <= status < 300 else "?demo=failed"
+    return redirect(f"/pay/{token}{failed}", 303)
+
+
 @bp.post("/pay/<token>/simulate/transfer")
 def transfer(token: str) -> Response:
-    services.simulate_transfer(token, uow=uow(), settings=settings())
-    return redirect(f"/pay/{token}", 303)
+    return _back(token, services.simulate_transfer(token, uow=uow(), settings=settings()))
 
 
 @bp.post("/pay/<token>/simulate/card")
 def card(token: str) -> Response:
-    services.simulate_card(token, uow=uow(), settings=settings())
-    return redirect(f"/pay/{token}", 303)
+    return _back(token, services.simulate_card(token, uow=uow(), settings=settings()))
 
 
 @bp.post("/pay/<token>/simulate/portal")

@@ -168,7 +168,11 @@ def add_receipts_to_requests(
     )
     for r in rows:
         # the request schema dumps receipts as plain dicts: give it JSON-ready values
-        view = summary_view(r) | {"issued_at": r.issued_at.isoformat()}
+        view = summary_view(r) | {
+            "issued_at": r.issued_at.isoformat(),
+            # the public page's path: its token is the citizen's capability (no login)
+            "verification_path": f"/r/{r.verification_token}",
+        }
         by_id[str(r.payment_request_id)]["receipts"].append(view)
 
 

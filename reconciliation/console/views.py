@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound as HTTPNotFound
@@ -11,17 +12,14 @@ from werkzeug.wrappers import Response
 
 from payments.auth.models import Role
 from payments.auth.services import authenticate_user
-from payments.catalog.services import import_catalog, parse_document
 from payments.clock import VN_TZ, as_utc, today
 from payments.errors import DomainError, TooManyAttempts, Unauthorized, ValidationFailed
-from payments.http import load, settings, uow
-from receipts import services as receipt_services
-from receipts.pdf import render_pdf
+from payments.http import load, uow
+from payments.money import vnd as money_format
 from reconciliation import importing, runs
-from reconciliation.console import charts, reports, services
+from reconciliation.console import bulk, labels, record_views, services, undo
 from reconciliation.console.auth import (
     actor,
-    admin_required,
     agency_scope,
     check_csrf,
     console_principal,
@@ -64,9 +62,12 @@ def _harden(response: Response) -> Response:
     return response
 
 
+RESOLVE_FIELDS = ("action", "payment_request_id", "note")
+
+
 @bp.app_template_filter("vnd")
 def vnd(amount: int | None) -> str:
-    return "" if amount is None else f"{amount:,}".replace(",", ".") + " ₫"
+    return "" if amount is None else money_format(amount)
 
 
 @bp.app_template_filter("vntime")
@@ -77,6 +78,21 @@ def vntime(moment: Any) -> str:
 @bp.app_template_filter("vndate")
 def vndate(day: date | None) -> str:
     return "" if day is None else day.strftime("%d/%m/%Y")
+
+
+@bp.app_template_filter("label")
+def label_filter(code: Any, family: str) -> str:
+    return labels.label(family, code, current_language())
+
+
+@bp.app_template_filter("field_message")
+def field_message_filter(message: str) -> str:
+    return labels.field_message(message, current_language())
+
+
+@bp.app_template_filter("explain")
+def explain_filter(detail: str) -> str:
+    return labels.explain(detail, current_language(), money_format)
 
 
 NAV = [
@@ -111,12 +127,13 @@ def _not_found(_: HTTPNotFound) -> tuple[str, int]:
     return render_template("console/error.html", error=None), 404
 
 
-def _date(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+@bp.get("/<path:missing>")
+def _unknown_page(missing: str) -> tuple[str, int]:
+    """A mistyped console address is the console's own 404 page, not the API's JSON."""
+    return render_template("console/error.html", error=None), 404
+
+
+_date = record_views.query_date
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -258,24 +275,32 @@ def calendar(account_id: str) -> str:
 @bp.get("/accounts/<account_id>/days/<day>")
 @login_required
 def day(account_id: str, day: str) -> str:
+    args = request.args
+    query = services.DayQuery(
+        view=args.get("view", "exceptions"),
+        status=args.get("status", "open"),
+        reason=args.get("reason", ""),
+        text=args.get("q", ""),
+        sort=args.get("sort", "line"),
+        page=args.get("page", 1, type=int) or 1,
+        focus=args.get("focus", type=int),
+    )
     scope = agency_scope()
-    page = _visible_or_404(services.day_page(account_id, _day(day), scope, uow=uow()))
-    run = None
-    if page["run_id"]:
-        run = runs.get_run(page["run_id"], uow=uow(), principal=console_principal())
-    exceptions = run["exceptions"] if run else []
-    named = {rid for m in (run["matches"] if run else []) for rid in m["payment_request_ids"]}
-    named |= {e["payment_request_id"] for e in exceptions if e["payment_request_id"]}
-    entities = [f"run:{page['run_id']}"] + [f"exception:{e['id']}" for e in exceptions]
+    page = _visible_or_404(services.day_view(account_id, _day(day), scope, query, uow=uow()))
+    pick = args.get("pick", type=int)
+    found = []
+    if pick is not None and (args.get("find") or "").strip():
+        found = services.pick_requests(args.get("find", ""), account_id, scope, uow=uow())
+    q = page["query"]
+    kept = {"view": q.view, "status": q.status, "reason": q.reason, "q": q.text, "sort": q.sort}
     return render_template(
         "console/day.html",
         page=page,
-        run=run,
-        requests=services.requests_by_id(named, scope, uow=uow()),
-        resolutions=services.resolutions([e["id"] for e in exceptions], uow=uow()),
-        trail=services.audit_trail(entities, uow=uow()),
-        allowed=runs._ALLOWED,  # the run service's action table (no public accessor yet)
-        done=request.args.get("done", ""),
+        kept=kept,
+        back=urlencode(kept | {"page": q.page}),
+        pick=pick,
+        found=found,
+        done=args.get("done", ""),
     )
 
 
@@ -305,152 +330,76 @@ def exception(exception_id: int) -> Response:
 @bp.post("/exceptions/<int:exception_id>/resolve")
 @login_required
 def resolve(exception_id: int) -> Response:
-    form = {k: v.strip() for k, v in request.form.items() if k != "csrf_token" and v.strip()}
+    form = {k: v.strip() for k, v in request.form.items() if k in RESOLVE_FIELDS and v.strip()}
+    where = _visible_or_404(services.exception_account(exception_id, agency_scope(), uow=uow()))
+    if form.get("payment_request_id"):
+        typed = form["payment_request_id"]
+        found = services.find_request_id(typed, where[0], agency_scope(), uow=uow())
+        if found is None:
+            raise ValidationFailed({"payment_request_id": [t("request_not_found") % typed]})
+        form["payment_request_id"] = found
     body = load(ResolveIn(), form)
     cmd = runs.ResolveException(exception_id, actor=actor(), **body)
     runs.resolve_exception(cmd, uow=uow(), principal=console_principal())
+    return _back_to_day(where, "resolved", exception_id)
+
+
+def _back_to_day(where: tuple[str, date], done: str, focus: int | None = None) -> Response:
+    """The day page again, with the officer's filters, sort and page (posted back as ``back``);
+    the exception just handled is shown on top, with its undo."""
+    target = url_for("console.day", account_id=where[0], day=where[1].isoformat())
+    kept = request.form.get("back", "")
+    query = f"{kept}&done={done}" if kept.startswith("view=") else f"done={done}"
+    if focus is None:
+        return redirect(f"{target}?{query}", 303)
+    return redirect(f"{target}?{query}&focus={focus}#exception-{focus}", 303)
+
+
+@bp.post("/exceptions/<int:exception_id>/undo")
+@login_required
+def undo_resolution(exception_id: int) -> Response:
     where = _visible_or_404(services.exception_account(exception_id, agency_scope(), uow=uow()))
-    target = url_for("console.day", account_id=where[0], day=where[1].isoformat(), done="resolved")
-    return redirect(target + f"#exception-{exception_id}", 303)
+    note = request.form.get("note", "").strip()
+    if not note:
+        raise ValidationFailed({"note": [t("reason_required")]})
+    cmd = undo.UndoResolution(exception_id, note, actor())
+    undo.undo_resolution(cmd, uow=uow(), principal=console_principal())
+    return _back_to_day(where, "undone", exception_id)
 
 
-# ---------------------------------------------------------------- receipts
-
-
-@bp.get("/receipts")
+@bp.post("/accounts/<account_id>/days/<day>/bulk")
 @login_required
-def receipts() -> str:
-    f = services.ReceiptFilter(
-        text=request.args.get("q", ""),
-        status=request.args.get("status", ""),
-        tax_status=request.args.get("tax", ""),
-        kind=request.args.get("kind", ""),
-        date_from=_date("from"),
-        date_to=_date("to"),
+def bulk_resolve(account_id: str, day: str) -> Response:
+    when = _day(day)
+    _visible_or_404(services.account_visible(account_id, agency_scope(), uow=uow()) or None)
+    note = request.form.get("note", "").strip()
+    if not note:
+        raise ValidationFailed({"note": [t("reason_required")]})
+    cmd = bulk.BulkResolve(
+        account_id,
+        when,
+        request.form.get("kind", ""),
+        note,
+        actor(),
+        action=request.form.get("action", ""),
+        exception_ids=[int(i) for i in request.form.getlist("ids") if i.isdigit()],
+        min_similarity=request.form.get("min_similarity", 90, type=int) or 90,
     )
-    rows = services.search_receipts(f, agency_scope(), uow=uow())
-    return render_template("console/receipts.html", rows=rows, f=f)
+    result = bulk.bulk_resolve(cmd, uow=uow(), scope=agency_scope(), principal=console_principal())
+    done = f"bulk&resolved={len(result.resolved)}&refused={len(result.refused)}"
+    return _back_to_day((account_id, when), done)
 
 
-@bp.get("/receipts/<receipt_id>")
-@login_required
-def receipt(receipt_id: str) -> str:
-    view = receipt_services.get_receipt(
-        receipt_id, uow=uow(), settings=settings(), principal=console_principal()
-    )
-    return render_template("console/receipt.html", r=view, done=request.args.get("done", ""))
-
-
-@bp.get("/receipts/<receipt_id>.pdf")
-@login_required
-def receipt_pdf(receipt_id: str) -> Response:
-    doc = receipt_services.get_receipt_document(
-        receipt_id, uow=uow(), principal=console_principal()
-    )
-    response = Response(render_pdf(doc), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'inline; filename="{doc.series}-{doc.number:08d}.pdf"'
-    )
-    return response
-
-
-def _form(*names: str) -> dict[str, str | None]:
-    return {n: (request.form.get(n, "").strip() or None) for n in names}
-
-
-@bp.post("/receipts/<receipt_id>/replace")
-@login_required
-def replace_receipt(receipt_id: str) -> Response:
-    fields = _form("reason", "payer_name", "payer_address", "payer_id_number")
-    if not fields["reason"]:
-        raise ValidationFailed({"reason": [t("reason_required")]})
-    cmd = receipt_services.ReplaceReceipt(receipt_id, **fields)  # type: ignore[arg-type]
-    new = receipt_services.replace_receipt(
-        cmd, uow=uow(), settings=settings(), principal=console_principal()
-    )
-    return redirect(url_for("console.receipt", receipt_id=new["id"], done="replaced"), 303)
-
-
-@bp.post("/receipts/<receipt_id>/error-notices")
-@login_required
-def error_notice(receipt_id: str) -> Response:
-    fields = _form("reason", "payer_name", "payer_address")
-    if not fields["reason"]:
-        raise ValidationFailed({"reason": [t("reason_required")]})
-    cmd = receipt_services.RecordErrorNotice(receipt_id, **fields)  # type: ignore[arg-type]
-    receipt_services.record_error_notice(
-        cmd, uow=uow(), settings=settings(), principal=console_principal()
-    )
-    return redirect(url_for("console.receipt", receipt_id=receipt_id, done="notice"), 303)
-
-
-# ---------------------------------------------------------------- reports
-
-
-def _period() -> tuple[date, date]:
-    end = _date("to") or today()
-    start = _date("from") or end.replace(day=1)
-    if start > end:
-        start, end = end, start
-    return max(start, end - timedelta(days=366)), end  # at most a year per report
-
-
-@bp.get("/reports")
-@login_required
-def reports_page() -> str:
-    start, end = _period()
-    rep = reports.report(agency_scope(), start, end, uow=uow())
-    figures = {
-        "per_day": charts.columns(
-            t("chart_per_day"), [(d.strftime("%d/%m"), v) for d, v in rep.per_day]
-        ),
-        "per_channel": charts.hbar(
-            t("chart_per_channel"), [(t("channel_" + k), v) for k, v in rep.per_channel.items()]
-        ),
-        "per_procedure": charts.hbar(
-            t("chart_per_procedure"), [(f"{c} {n}", v) for c, n, _, v in rep.per_procedure]
-        ),
-        "reductions": charts.hbar(t("reductions"), [(b, v) for b, _, v in rep.reductions]),
-    }
-    return render_template("console/reports.html", rep=rep, figures=figures)
-
-
-@bp.get("/reports/export.<fmt>")
-@login_required
-def export(fmt: str) -> Response:
-    start, end = _period()
-    scope = agency_scope()
-    rows = reports.detail_rows(scope, start, end, uow=uow())
-    name = f"thu-phi-{start.isoformat()}-{end.isoformat()}"
-    if fmt == "csv":
-        body, mime = reports.to_csv(rows), "text/csv; charset=utf-8"
-    elif fmt == "xlsx":
-        body = reports.to_xlsx(reports.report(scope, start, end, uow=uow()), rows)
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        abort(404)
-    response = Response(body, mimetype=mime)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
-
-
-# ---------------------------------------------------------------- admin
-
-
-@bp.get("/admin/catalog")
-@admin_required
-def admin_catalog() -> str:
-    schedule = services.fee_schedule(uow=uow())
-    return render_template("console/admin.html", s=schedule, result=None)
-
-
-@bp.post("/admin/catalog")
-@admin_required
-def admin_catalog_import() -> tuple[str, int]:
-    upload = request.files.get("file")
-    raw = upload.read() if upload and upload.filename else request.form.get("document", "")
-    if not raw:
-        raise ValidationFailed({"file": [t("choose_file")]})
-    result = import_catalog(parse_document(raw), uow=uow())
-    schedule = services.fee_schedule(uow=uow())
-    return render_template("console/admin.html", s=schedule, result=result.as_dict()), 200
+# receipts, reports and the catalog admin (record_views.py)
+for rule, view, methods in (
+    ("/receipts", record_views.receipts, ["GET"]),
+    ("/receipts/<receipt_id>", record_views.receipt, ["GET"]),
+    ("/receipts/<receipt_id>.pdf", record_views.receipt_pdf, ["GET"]),
+    ("/receipts/<receipt_id>/replace", record_views.replace_receipt, ["POST"]),
+    ("/receipts/<receipt_id>/error-notices", record_views.error_notice, ["POST"]),
+    ("/reports", record_views.reports_page, ["GET"]),
+    ("/reports/export.<any(csv, xlsx):fmt>", record_views.export, ["GET"]),
+    ("/admin/catalog", record_views.admin_catalog, ["GET"]),
+    ("/admin/catalog", record_views.admin_catalog_import, ["POST"]),
+):
+    bp.add_url_rule(rule, view_func=view, methods=methods)

@@ -9,11 +9,8 @@ from typing import Any
 
 import pytest
 from conftest import LiveServer
-from factories import bank_transfer, post_payment_request
+from factories import pay, post_payment_request
 from playwright.sync_api import expect
-
-from payments.http import Container
-from payments.transactions.services import record_event
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
@@ -59,21 +56,10 @@ new PerformanceObserver((list) => {
 """
 
 
-def create_request(session: Any, **overrides: Any) -> dict[str, Any]:
-    """A criminal-record extract request from the demo catalog, filed online."""
-    payer = {"name": "Nguyễn Văn An", "phone": "0912345678"}
-    return post_payment_request(session, **({"payer": payer} | overrides))
-
-
-def pay(container: Container, request: dict[str, Any]) -> None:
-    """The bank tells us the transfer arrived, as its notification callback would."""
-    assert record_event(bank_transfer(request), uow=container.uow()).status == "paid"
-
-
 def test_citizen_sees_what_to_pay_copies_the_account_and_sees_the_payment_arrive(
     browser: Any, api: Any, live_server: Any, output_dir: Path, backend: str
 ) -> None:
-    req = create_request(api(), payer=STUDENT)
+    req = post_payment_request(api(), payer=STUDENT)
     context = browser.new_context(**PHONE, locale="vi-VN")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
     page = context.new_page()
@@ -133,7 +119,7 @@ def demo_server(serve: Callable[..., LiveServer]) -> str:
 def test_demo_transfer_button_pays_and_the_page_says_so(
     browser: Any, api: Any, demo_server: str
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     token = req["checkout_url"].rsplit("/", 1)[1]
     context = browser.new_context(**PHONE)
     page = context.new_page()
@@ -147,7 +133,7 @@ def test_demo_transfer_button_pays_and_the_page_says_so(
 def test_copy_without_clipboard_access_still_answers_the_tap(
     browser: Any, api: Any, live_server: Any
 ) -> None:
-    req = create_request(api())
+    req = post_payment_request(api())
     context = browser.new_context(**PHONE)  # no clipboard permission granted
     page = context.new_page()
     page.add_init_script("Object.defineProperty(navigator, 'clipboard', {value: undefined})")
@@ -161,7 +147,7 @@ def test_copy_without_clipboard_access_still_answers_the_tap(
 
 
 def test_page_reads_without_javascript(browser: Any, api: Any) -> None:
-    req = create_request(api(), payer=STUDENT)
+    req = post_payment_request(api(), payer=STUDENT)
     context = browser.new_context(**PHONE, java_script_enabled=False)
     page = context.new_page()
     page.goto(req["checkout_url"])

@@ -90,3 +90,33 @@ def test_outside_demo_mode_the_simulations_do_not_exist(
     client = create_app(container=plain).test_client()
     assert client.post(f"/pay/any-token/simulate/{kind}").status_code == 404
     assert client.get("/demo/paygov-return/TPH1G01").status_code == 404
+
+
+@pytest.mark.parametrize(("kind", "provider"), [("transfer", "bank"), ("card", "pos")])
+def test_five_simulations_in_a_row_each_pay_a_different_request(
+    s: requests.Session, container: Any, kind: str, provider: str
+) -> None:
+    requests_ = [create_request(s) for _ in range(5)]
+    for req in requests_:
+        resp = simulate(s, req, kind)
+        assert resp.status_code == 303
+        assert resp.headers["Location"] == f"/pay/{token_of(req)}"  # no failure message
+    assert [fetch(s, req["id"])["status"] for req in requests_] == ["paid"] * 5
+    txns = transactions(container)
+    assert [t.provider for t in txns] == [provider] * 5
+    assert len({t.provider_txn_id for t in txns}) == 5
+    assert {str(t.payment_request_id) for t in txns} == {req["id"] for req in requests_}
+
+
+def test_a_refused_simulation_says_so_on_the_checkout_page(
+    s: requests.Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from payments.demo import services
+
+    req = create_request(s)
+    monkeypatch.setattr(services, "split_secret", lambda _: ("a-wrong-key",))
+    resp = simulate(s, req, "transfer")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("?demo=failed")
+    page = requests.get(f"{s.base_url}{resp.headers['Location']}", timeout=10)  # type: ignore[attr-defined]
+    assert 'id="demo-message"' in page.text and "không thành công" in page.text
+    assert fetch(s, req["id"])["status"] == "pending"

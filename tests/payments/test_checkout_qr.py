@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 import zxingcpp
-from factories import post_payment_request, token_of
+from factories import post_payment_request
 from PIL import Image
 from sqlalchemy import func, select, update
 
@@ -27,6 +27,10 @@ from payments.payment_requests.services import transfer_payload
 from payments.transactions.services import record_event
 from payments.vietqr import decode
 from providers.base import EventKind, ProviderEvent, TxnStatus
+
+
+def token_of(request: dict[str, Any]) -> str:
+    return str(request["checkout_url"].rsplit("/", 1)[1])
 
 
 def scan(png: bytes) -> str:

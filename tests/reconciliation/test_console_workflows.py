@@ -31,7 +31,7 @@ from payments.clock import today
 from payments.http import Container
 from payments.payment_requests.models import PaymentRequest
 from reconciliation import importing, runs
-from reconciliation.console.reports import neutralise
+from reconciliation.console.exports import neutralise
 from reconciliation.models import StatementLine
 
 
@@ -169,12 +169,12 @@ def test_exports_keep_payer_names_that_look_like_formulas_as_text(
     body = get(officer, "/console/reports/export.csv").content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     book = load_workbook(io.BytesIO(get(officer, "/console/reports/export.xlsx").content))
-    sheet = book["Chi tiet"]
+    sheet = book["Chi tiết"]
     header = [c.value for c in sheet[1]]
-    xlsx_names = {row[header.index("payer_name")] for row in sheet.iter_rows(2, values_only=True)}
+    xlsx_names = {row[header.index("Người nộp")] for row in sheet.iter_rows(2, values_only=True)}
 
     expected = {"'" + name for name in FORMULAS}
-    assert {r["payer_name"] for r in rows} == expected
+    assert {r["Người nộp"] for r in rows} == expected
     assert xlsx_names == expected
     assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
 
@@ -211,7 +211,7 @@ def test_an_admin_imports_the_catalog_through_the_page_and_sees_the_new_schedule
 
     assert resp.status_code == 200
     assert 'id="catalog-result"' in resp.text
-    assert "250.000 ₫" in resp.text
+    assert "250.000 đ" in resp.text
     assert "lltp-thu-nghiem-2027" in resp.text
     assert "01/01/2027" in resp.text and "30/06/2027" in resp.text
 
@@ -229,12 +229,12 @@ def test_an_invalid_catalog_changes_nothing_and_officers_cannot_import(
 
     assert resp.status_code == 422
     assert "procedures[1] (2.000815)" in resp.text and "unknown agency" in resp.text
-    assert "250.000 ₫" not in get(admin, "/console/admin/catalog").text
+    assert "250.000 đ" not in get(admin, "/console/admin/catalog").text
     officer = sign_in(live_server.url, "ketoan")
     good = json.dumps(_catalog_with(catalog, 250_000))
     assert get(officer, "/console/admin/catalog").status_code == 404
     assert post(officer, "/console/admin/catalog", data={"document": good}).status_code == 404
-    assert "250.000 ₫" not in get(admin, "/console/admin/catalog").text
+    assert "250.000 đ" not in get(admin, "/console/admin/catalog").text
 
 
 # ---------------------------------------------------------------- request detail
@@ -245,6 +245,6 @@ def test_a_request_shows_its_transactions_and_receipts(
 ) -> None:
     day = seed_day(live_server.container, JUSTICE)
     page = get(officer, f"/console/payment-requests/{day.requests['paid']['id']}").text
-    assert "statement" in page  # the transaction the statement credit created
+    assert "Theo sao kê ngân hàng" in page  # the transaction the statement credit created
     assert f"/console/receipts/{day.receipt_ids[0]}" in page
     assert POLICE.marker not in page
