@@ -304,6 +304,19 @@ PHRASES: dict[str, dict[str, str]] = {
     "field_payment_request_id": {"vi": "Yêu cầu thanh toán", "en": "Payment request"},
     "error_validation-failed": {"vi": "Thông tin chưa hợp lệ", "en": "Invalid input"},
     "error_catalog-invalid": {"vi": "Danh mục không hợp lệ", "en": "Catalog is invalid"},
+    # the request page's national-portal block (reconciliation/console/paygov.py)
+    "paygov_title": {
+        "vi": "Thanh toán qua Cổng Dịch vụ công quốc gia",
+        "en": "National portal payments",
+    },
+    "paygov_poll_now": {"vi": "Hỏi trạng thái ngay", "en": "Poll now"},
+    "paygov_polled": {
+        "vi": "Đã hỏi nền tảng: {applied} giao dịch có kết quả, {pending} còn chờ, {errors} lỗi.",
+        "en": "Asked the platform: {applied} settled, {pending} still pending, {errors} error(s).",
+    },
+    "paygov_bill": {"vi": "Biên lai của nền tảng (PDF)", "en": "Platform receipt (PDF)"},
+    "paygov_no_bill": {"vi": "Chưa có biên lai", "en": "No receipt yet"},
+    "paygov_polled_at": {"vi": "Hỏi lần cuối", "en": "Last polled"},
 }
 
 

@@ -40,6 +40,11 @@ LABELS: dict[str, dict[str, Pair]] = {
         "pending": ("Đang chờ", "Pending"),
         "failed": ("Thất bại", "Failed"),
     },
+    "attempt_status": {  # a national-portal payment attempt (payments.transactions.AttemptStatus)
+        "pending": ("Đang chờ kết quả", "Pending"),
+        "paid": ("Đã thanh toán", "Paid"),
+        "failed": ("Không thành công", "Failed"),
+    },
     "txn_kind": {
         "payment": ("Thanh toán", "Payment"),
         "void": ("Hủy giao dịch thẻ", "Card void"),

@@ -15,24 +15,13 @@ from werkzeug.wrappers import Response
 from payments.http import settings, uow
 from payments.paygov import jobs, services
 from reconciliation.console.auth import agency_scope, login_required
-from reconciliation.console.i18n import current_language
+from reconciliation.console.i18n import t
 from reconciliation.console.views import bp
-
-PHRASES: dict[str, dict[str, str]] = {
-    "title": {"vi": "Thanh toán qua Cổng Dịch vụ công quốc gia", "en": "National portal payments"},
-    "poll_now": {"vi": "Hỏi trạng thái ngay", "en": "Poll now"},
-    "polled": {
-        "vi": "Đã hỏi nền tảng: {applied} giao dịch có kết quả, {pending} còn chờ, {errors} lỗi.",
-        "en": "Asked the platform: {applied} settled, {pending} still pending, {errors} error(s).",
-    },
-    "bill": {"vi": "Biên lai của nền tảng (PDF)", "en": "Platform receipt (PDF)"},
-    "no_bill": {"vi": "Chưa có biên lai", "en": "No receipt yet"},
-    "polled_at": {"vi": "Hỏi lần cuối", "en": "Last polled"},
-}
 
 
 def paygov_t(key: str, **values: Any) -> str:
-    return PHRASES[key][current_language()].format(**values)
+    """A phrase of the console's phrase book (``paygov_<key>``), with its values filled in."""
+    return t(f"paygov_{key}").format(**values)
 
 
 @bp.app_template_global("paygov_attempts")
