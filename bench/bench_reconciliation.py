@@ -53,6 +53,7 @@ from payments.catalog.services import import_catalog, parse_document  # noqa: E4
 from payments.db import make_engine, make_session_factory  # noqa: E402
 from payments.demo import CATALOG  # noqa: E402
 from payments.migrate import upgrade  # noqa: E402
+from payments.payment_requests.models import RequestStatus  # noqa: E402
 from payments.reference import check_digits  # noqa: E402
 from payments.uow import UnitOfWork  # noqa: E402
 from reconciliation.importing import (  # noqa: E402
@@ -132,7 +133,7 @@ def seed_requests(engine: Any, n: int, rng: random.Random) -> list[tuple[str, in
                         name,
                         amount,
                         0,
-                        "pending",
+                        RequestStatus.PENDING,
                         "[]",
                         "",
                         created + timedelta(days=30),
