@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from payments.auth.services import Principal
 from payments.catalog.models import BeneficiaryAccount
 from payments.clock import business_day, utcnow
+from payments.transactions.bulk import paused_gc
 from payments.uow import UnitOfWork
 from reconciliation import audit
 from reconciliation.importing import load_account
@@ -70,7 +71,7 @@ def reconcile_day(
     """Reconcile one account's business day: match, apply settling credits through the payment
     state machine (receipts follow), store matches and exceptions. Idempotent."""
     report = progress or (lambda _stage, _done, _total: None)
-    with uow:
+    with uow, paused_gc():  # a day's lines and requests: objects by the million, no cycles
         load_account(uow.session, cmd.account_id, principal)
         day = load_day(uow.session, cmd.account_id, cmd.day)
         report("loaded", len(day.lines), len(day.lines))
@@ -81,7 +82,7 @@ def reconcile_day(
     report("applied", len(result.credits), len(result.credits))
     for attempt in range(2):
         try:
-            with uow:
+            with uow, paused_gc():
                 run = _store(uow.session, cmd, result)
                 view = run_view(uow.session, run, details=False)
                 audit.append(
