@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -108,6 +109,8 @@ class Settings:
             raise ConfigError("THUPHI_SECRET_KEY must be at least 32 characters in production")
         if self.request_ttl <= timedelta(0):
             raise ConfigError("THUPHI_REQUEST_TTL must be positive")
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.receipt_summary_at):
+            raise ConfigError("THUPHI_RECEIPT_SUMMARY_AT must be a local time HH:MM, e.g. 23:00")
         if not self.database_url.startswith(("sqlite", "postgresql")):
             raise ConfigError(
                 "THUPHI_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL"

@@ -97,16 +97,17 @@ def register_jobs() -> None:
             period_seconds=60,
         )
     )
-    from receipts.jobs import summarise_recent
+    from receipts.jobs import summarise_due
 
-    # Mẫu 01/TH-BLĐT summaries of finished days (catching up a week), hourly and idempotent
+    # Mẫu 01/TH-BLĐT the same day: from THUPHI_RECEIPT_SUMMARY_AT the day so far, then
+    # supplements; late catch-ups of missed days (a week); every 5 minutes, idempotent
     register(
         Job(
             "receipt_summaries",
-            lambda c: summarise_recent(uow=c.uow()),
+            lambda c: summarise_due(uow=c.uow(), settings=c.settings),
             "interval",
-            {"hours": 1},
-            period_seconds=3600,
+            {"minutes": 5},
+            period_seconds=300,
         )
     )
     from reconciliation import jobs as recon_jobs

@@ -11,14 +11,23 @@ under that id and answers a repeat with the same result, so a retry after a lost
 A 2xx answer ``{"accepted": true, "id": "<their id>"}`` means accepted; ``{"accepted": false,
 "errors": [...]}`` (HTTP 422) means refused for good; 429 and 5xx mean try again later.
 
-Summary document (``SummaryDocument``)::
+Summary document (``SummaryDocument``, the columns of TT 91/2026 Phụ lục III)::
 
-    {"agency_tax_code": "3000123456", "agency_code": "000.00.12.H40", "date": "2026-11-23",
+    {"form": "01/TH-BLĐT", "agency_tax_code": "3000123456", "agency_code": "000.00.12.H40",
+     "agency_name": "Sở Tư pháp tỉnh Hà Tĩnh", "date": "2026-11-23",
+     "sending": "first" | "supplement", "supplement_number": 0, "late": false,
      "template": "EBL01", "series": "26TAB", "from_number": 41, "to_number": 43, "count": 3,
-     "totals": {"phi": 400000, "le_phi": 100000, "total": 500000},
-     "receipts": [{"number": 41, "kind": "phi", "issued_at": "2026-11-23T02:15:00Z",
-                   "payer_name": "Nguyễn Văn A", "amount": 200000, "status": "issued",
-                   "replaces": null}, ...]}
+     "currency": "VND", "totals": {"phi": 400000, "le_phi": 100000, "total": 500000},
+     "receipts": [{"stt": 1, "template": "EBL01", "series": "26TAB", "number": 41,
+                   "date": "2026-11-23", "kind": "phi", "issued_at": "2026-11-23T02:15:00Z",
+                   "fee_name": "Phí cung cấp thông tin lý lịch tư pháp",
+                   "payer_name": "Nguyễn Văn A", "amount": 200000, "exchange_rate": 1,
+                   "status": "new", "status_label": "Mới", "corrected_period": null,
+                   "related_receipt": null, "explanation": null, "note": null}, ...],
+     "signed_xml": "<base64 of the same summary as XML, signed by the agency>"}
+
+A day may have several sendings: the first at the configured time, then supplements for later
+receipts (each continuous in numbers); ``late`` marks a catch-up sent after the day.
 
 Numbers are continuous within a series: ``receipts`` holds every number from ``from_number`` to
 ``to_number`` once; amounts are integers of đồng; ``date`` is the Vietnam business day.
@@ -42,17 +51,35 @@ class SummaryTotals(TypedDict):
     total: int
 
 
-class SummaryReceipt(TypedDict):
+class SummaryReceipt(TypedDict, total=False):
+    stt: int
+    template: str
+    series: str
     number: int
+    date: str
     kind: str
     issued_at: str
+    fee_name: str  # tên phí, lệ phí: the names of the receipt's fees
     payer_name: str
     amount: int
-    status: str
+    exchange_rate: int  # tỷ giá: 1 for VND
+    status: str  # new | information_corrected | replaced | adjusted
+    status_label: str  # Mới | Điều chỉnh thông tin | Thay thế | Điều chỉnh
+    corrected_period: str | None
+    related_receipt: str | None  # template-series-number of the receipt it replaces
     replaces: str | None
+    explanation: str | None
+    note: str | None
 
 
-class SummaryDocument(TypedDict):
+class SummaryDocument(TypedDict, total=False):
+    form: str  # "01/TH-BLĐT"
+    agency_name: str
+    sending: str  # "first" (lần đầu) | "supplement" (bổ sung)
+    supplement_number: int
+    late: bool  # sent after the day the receipts were issued
+    currency: str
+    signed_xml: str  # base64 of the summary XML signed by the agency
     agency_tax_code: str
     agency_code: str
     date: str

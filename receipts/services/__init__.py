@@ -10,12 +10,10 @@ from receipts.services.issuing import (
     ISSUED_TOPIC,
     Clock,
     Draft,
-    SigningPair,
     issue,
     issue_for_request,
     payment_channel,
     series_for_year,
-    signing_pair,
     verification_url,
 )
 from receipts.services.reading import (
@@ -31,6 +29,7 @@ from receipts.services.reading import (
     summary_view,
     verify_public,
 )
+from receipts.signers import SigningPair, signing_pair
 
 __all__ = [
     "ISSUED_TOPIC",

@@ -23,7 +23,8 @@ from receipts.errors import (
     ReceiptsNotConfigured,
 )
 from receipts.models import Receipt, ReceiptErrorNotice
-from receipts.services.issuing import signing_pair, verification_url
+from receipts.services.issuing import verification_url
+from receipts.signers import signing_pair
 from receipts.xmlsig import DATA_ID, read_document
 
 # --- reading ----------------------------------------------------------------------------------
@@ -208,7 +209,7 @@ def verify_public(token: str, *, uow: UnitOfWork, settings: Settings) -> dict[st
         )
         xml = bytes(receipt.signed_xml)
     try:
-        verified = verify(xml, signing_pair(settings).cert_pem)
+        verified = verify(xml, signing_pair(settings, stored[2]).cert_pem)
         document: ReceiptDocument | None = verified.document
         signer: str | None = verified.signer_subject
     except (ReceiptSignatureError, ReceiptsNotConfigured):

@@ -13,7 +13,7 @@ from lxml import etree
 from pypdf import PdfReader
 from receipts_testkit import STP, Kit, kit_fixture, receipt_settings, signing_files_fixture  # noqa: F401 - fixtures
 from signxml.exceptions import InvalidSignature
-from signxml.verifier import XMLVerifier
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from payments.config import Settings
 from payments.payment_requests.services import Payer
@@ -75,7 +75,7 @@ def test_a_receipt_reads_back_with_every_documented_field(api: Any, paid: dict[s
     )
     assert body["amount_in_words"] == "Hai trăm nghìn đồng"
     assert body["replaces"] is None and body["status"] == "issued"
-    assert body["lines"][0]["legal_basis"] == "Thông tư 244/2016/TT-BTC"
+    assert body["lines"][0]["legal_basis"].startswith("Thông tư 16/2025/TT-BTC")
 
 
 def test_the_stored_xml_verifies_with_signxml_and_tampering_fails(
@@ -87,7 +87,10 @@ def test_the_stored_xml_verifies_with_signxml_and_tampering_fails(
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("application/xml")
     cert = signing_files[1].read_bytes()
-    signed = XMLVerifier().verify(resp.content, x509_cert=cert.decode()).signed_xml
+    two = SignatureConfiguration(expect_references=2)  # the data and the signing time
+    results = XMLVerifier().verify(resp.content, x509_cert=cert.decode(), expect_config=two)
+    assert isinstance(results, list)
+    signed = results[0].signed_xml
     assert signed.tag == "DLBLai"
     assert signed.findtext("TTChung/KHBLai") == "26TAB"
     for path, forged in [
@@ -98,7 +101,7 @@ def test_the_stored_xml_verifies_with_signxml_and_tampering_fails(
         root = etree.fromstring(resp.content)
         root.find(path).text = forged  # type: ignore[union-attr]
         with pytest.raises(InvalidSignature):
-            XMLVerifier().verify(etree.tostring(root), x509_cert=cert.decode())
+            XMLVerifier().verify(etree.tostring(root), x509_cert=cert.decode(), expect_config=two)
 
 
 def test_the_pdf_shows_diacritics_and_the_amount_in_words(api: Any, paid: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""fee tiers and caps, declared payer categories, several categories per payer
+"""fee tiers and caps, declared payer categories, several categories per payer; 01/TH-BLĐT
+sendings (first and supplements, late, signed)
 
 ``fee_items`` gains ``tiers`` (JSON, DESIGN §4.3) and ``cap``; ``payer_categories`` lists the
 codes policies and payers may use (catalog ``payer_categories``), watched by the catalog-state
@@ -29,6 +30,26 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("cap", BIGINT, nullable=True))
     with op.batch_alter_table("payment_requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payer_categories", sa.JSON(), nullable=True))
+    # 01/TH-BLĐT: a first sending and supplements per day and series, late catch-ups, signed
+    with op.batch_alter_table("receipt_summaries", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("sequence", BIGINT, nullable=False, server_default=sa.text("0"))
+        )
+        batch_op.add_column(
+            sa.Column("late", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.add_column(sa.Column("signed_xml", sa.LargeBinary(), nullable=True))
+        batch_op.drop_constraint(
+            "uq_receipt_summaries_agency_code_template_series_day", type_="unique"
+        )
+        batch_op.create_unique_constraint(
+            "uq_receipt_summaries_agency_code_template_series_day_sequence",
+            ["agency_code", "template", "series", "day", "sequence"],
+        )
+    with op.batch_alter_table("receipt_summaries", schema=None) as batch_op:
+        # the defaults only filled the rows already there; the models set every value
+        batch_op.alter_column("sequence", server_default=None)
+        batch_op.alter_column("late", server_default=None)
     op.create_table(
         "payer_categories",
         sa.Column("code", sa.String(length=64), nullable=False),
@@ -53,6 +74,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("payer_categories")  # its triggers go with it
+    op.execute("DELETE FROM receipt_summaries WHERE sequence > 0")
+    with op.batch_alter_table("receipt_summaries", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            "uq_receipt_summaries_agency_code_template_series_day_sequence", type_="unique"
+        )
+        batch_op.create_unique_constraint(
+            "uq_receipt_summaries_agency_code_template_series_day",
+            ["agency_code", "template", "series", "day"],
+        )
+        batch_op.drop_column("signed_xml")
+        batch_op.drop_column("late")
+        batch_op.drop_column("sequence")
     with op.batch_alter_table("payment_requests", schema=None) as batch_op:
         batch_op.drop_column("payer_categories")
     with op.batch_alter_table("fee_items", schema=None) as batch_op:
