@@ -25,10 +25,12 @@ from payments.outbox.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from payments.outbox.services import Subscriber
 from payments.uow import UnitOfWork
 from providers.base import SubmitResult
-from providers.taxauthority import TaxAuthorityClient
+from providers.taxauthority import NoticeDocument, TaxAuthorityClient
+from providers.taxauthority.schemas import NOTICE_FORM
 from receipts.errors import TaxAuthorityNotAccepted
-from receipts.models import Receipt, ReceiptSummary, TaxStatus
+from receipts.models import Receipt, ReceiptErrorNotice, ReceiptSummary, TaxStatus
 from receipts.services import ISSUED_TOPIC, Clock, issue_for_request
+from receipts.services.corrections import NOTICE_TOPIC
 from receipts.signers import signing_problem
 from receipts.summaries import (
     SUMMARY_TOPIC,
@@ -40,11 +42,13 @@ from receipts.summaries import (
 from receipts.summaries import create_daily_summaries as create_daily_summaries
 from receipts.summaries import summarise_due as summarise_due
 from receipts.summaries import summarise_recent as summarise_recent
+from receipts.vocabulary import SUMMARY_STATUS_WORDS
 
 log = structlog.get_logger(__name__)
 ISSUE_SUBSCRIBER = "receipts.issue"
 XML_SUBSCRIBER = "receipts.tax_receipt_xml"
 SUMMARY_SUBSCRIBER = "receipts.tax_summary"
+NOTICE_SUBSCRIBER = "receipts.tax_notice"
 PAID_TOPICS = ("payment_request.paid", "payment_request.overpaid")
 
 TaxClientFactory = Callable[[], TaxAuthorityClient]
@@ -70,6 +74,10 @@ def subscribers(
         with _closing(client()) as tax:
             submit_summary(session, event, delivery, tax, settings=settings, now=now())
 
+    def on_notice(session: Session, event: OutboxEvent, delivery: OutboxDelivery) -> None:
+        with _closing(client()) as tax:
+            submit_notice(session, event, delivery, tax)
+
     return [
         # exempt requests (total 0) owe no receipt: no delivery is even created for them
         Subscriber(
@@ -77,6 +85,7 @@ def subscribers(
         ),
         Subscriber(XML_SUBSCRIBER, (ISSUED_TOPIC,), on_issued),
         Subscriber(SUMMARY_SUBSCRIBER, (SUMMARY_TOPIC,), on_summary),
+        Subscriber(NOTICE_SUBSCRIBER, (NOTICE_TOPIC,), on_notice),
     ]
 
 
@@ -146,6 +155,50 @@ def submit_summary(
     summary.tax_accepted_at = utcnow()
 
 
+def submit_notice(
+    session: Session, event: OutboxEvent, delivery: OutboxDelivery, client: TaxAuthorityClient
+) -> None:
+    """Send one Mẫu 04/SS-CTĐT notice; mark it accepted (raises to be retried)."""
+    notice = session.get(ReceiptErrorNotice, int(event.payload["notice_id"]))
+    if notice is None or notice.tax_authority_status == TaxStatus.ACCEPTED:
+        return
+    receipt = session.get(Receipt, notice.receipt_id)
+    agency = session.get(Agency, receipt.agency_code) if receipt else None
+    if receipt is None or agency is None:  # pragma: no cover - foreign keys
+        return
+    result = client.submit_notice(
+        notice_document(notice, receipt, agency), submission_id=submission_id(delivery)
+    )
+    _accepted(result)
+    notice.tax_authority_status = TaxStatus.ACCEPTED
+    notice.tax_authority_id = result.id
+    notice.tax_accepted_at = utcnow()
+
+
+def notice_document(notice: ReceiptErrorNotice, receipt: Receipt, agency: Agency) -> NoticeDocument:
+    """Mẫu 04/SS-CTĐT for a name or address error (TT 91/2026 Điều 20)."""
+    return {
+        "form": NOTICE_FORM,
+        "agency_tax_code": agency.tax_code,
+        "agency_name": agency.name,
+        "date": business_day(notice.created_at).isoformat(),
+        "receipts": [
+            {
+                "template": receipt.template,
+                "series": receipt.series,
+                "number": receipt.number,
+                "date": receipt.issued_on.isoformat(),
+                "nature": SUMMARY_STATUS_WORDS["information_corrected"],
+                "reason": notice.reason,
+            }
+        ],
+        "corrected": {
+            "payer_name": notice.correct_payer_name,
+            "payer_address": notice.correct_payer_address,
+        },
+    }
+
+
 # --- what is late -----------------------------------------------------------------------------
 
 
@@ -192,6 +245,19 @@ def pending_tax(
                 .order_by(ReceiptSummary.day)
             )
         ]
+        notices = [
+            {
+                "id": n.id,
+                "receipt_id": str(n.receipt_id),
+                "created_at": n.created_at,
+                "delivery": deliveries.get((NOTICE_SUBSCRIBER, f"notice:{n.id}")),
+            }
+            for n in s.scalars(
+                select(ReceiptErrorNotice)
+                .where(ReceiptErrorNotice.tax_authority_status != TaxStatus.ACCEPTED)
+                .order_by(ReceiptErrorNotice.id)
+            )
+        ]
         unissued = [
             {"payment_request_id": key[1], "delivery": d}
             for key, d in deliveries.items()
@@ -206,6 +272,7 @@ def pending_tax(
             if problem is not None:
                 unable[code] = problem
     return {
+        "notices": notices,
         "agencies_unable_to_sign": unable,
         "receipts": receipts,
         "summaries": summaries,
@@ -219,7 +286,9 @@ def _deliveries(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
         select(OutboxDelivery, OutboxEvent.aggregate_id)
         .join(OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id)
         .where(
-            OutboxDelivery.subscriber.in_([ISSUE_SUBSCRIBER, XML_SUBSCRIBER, SUMMARY_SUBSCRIBER]),
+            OutboxDelivery.subscriber.in_(
+                [ISSUE_SUBSCRIBER, XML_SUBSCRIBER, SUMMARY_SUBSCRIBER, NOTICE_SUBSCRIBER]
+            ),
             OutboxDelivery.status != DeliveryStatus.DELIVERED,
         )
     ).all()

@@ -121,6 +121,10 @@ class ReceiptErrorNotice(Base):
     reason: Mapped[str] = mapped_column(String(1000))
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # TT 91/2026 Điều 20: the notice goes to the tax authority too (outbox, migration 0015)
+    tax_authority_status: Mapped[str] = mapped_column(String(16), default=TaxStatus.PENDING)
+    tax_authority_id: Mapped[str | None] = mapped_column(String(64))
+    tax_accepted_at: Mapped[datetime | None]
 
 
 class ReceiptSummary(Base):

@@ -80,6 +80,10 @@ class ErrorNoticeOut(Schema):
     payer_address = fields.String(allow_none=True)
     reason = fields.String()
     created_at = fields.AwareDateTime()
+    # sent to the tax authority through the outbox (TT 91/2026 Điều 20): pending | accepted
+    tax_authority_status = fields.String()
+    tax_authority_id = fields.String(allow_none=True)
+    tax_accepted_at = fields.AwareDateTime(allow_none=True)
 
 
 class ReceiptOut(Schema):

@@ -39,6 +39,8 @@ from collections.abc import Mapping
 from typing import Any, TypedDict, TypeGuard
 
 SUMMARIES_PATH = "/api/v1/summaries"
+NOTICES_PATH = "/api/v1/notices"  # Mẫu 04/SS-CTĐT, JSON (``NoticeDocument``)
+NOTICE_FORM = "04/SS-CTĐT"
 RECEIPTS_PATH = "/api/v1/receipts"
 SUBMISSION_HEADER = "X-Submission-Id"
 SUMMARY_FORM = "01/TH-BLĐT"
@@ -90,6 +92,41 @@ class SummaryDocument(TypedDict, total=False):
     count: int
     totals: SummaryTotals
     receipts: list[SummaryReceipt]
+
+
+class NoticeReceipt(TypedDict):
+    template: str
+    series: str
+    number: int
+    date: str
+    nature: str  # tính chất: "Điều chỉnh thông tin" (a name/address error)
+    reason: str
+
+
+class NoticeDocument(TypedDict):
+    """Mẫu 04/SS-CTĐT: the collector notifies an error in receipts it issued."""
+
+    form: str
+    agency_tax_code: str
+    agency_name: str
+    date: str  # the notice's date (Vietnam)
+    receipts: list[NoticeReceipt]
+    corrected: dict[str, str | None]  # payer_name, payer_address as they should have been
+
+
+def notice_problems(notice: Mapping[str, Any]) -> list[str]:
+    """Inconsistencies in a notice document (empty when it is sound)."""
+    problems = [
+        f"{name} is required"
+        for name in ("form", "agency_tax_code", "date")
+        if not isinstance(notice.get(name), str) or not notice[name]
+    ]
+    rows = notice.get("receipts")
+    if not isinstance(rows, list) or not rows:
+        problems.append("a notice names at least one receipt")
+    elif not all(isinstance(r, dict) and _is_int(r.get("number")) for r in rows):
+        problems.append("every receipt needs an integer number")
+    return problems
 
 
 def summary_problems(summary: Mapping[str, Any]) -> list[str]:

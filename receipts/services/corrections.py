@@ -9,6 +9,7 @@ from payments.auth.services import Principal
 from payments.clock import utcnow
 from payments.config import Settings
 from payments.errors import NotFound, ValidationFailed
+from payments.outbox.services import emit
 from payments.payment_requests.models import PaymentRequest
 from payments.uow import UnitOfWork
 from receipts.document import (
@@ -20,6 +21,8 @@ from receipts.errors import (
 from receipts.models import ReceiptErrorNotice, ReceiptStatus
 from receipts.services.issuing import Clock, Draft, issue
 from receipts.services.reading import load_receipt, notice_view, receipt_view
+
+NOTICE_TOPIC = "receipt_notice.created"
 
 # --- corrections ------------------------------------------------------------------------------
 
@@ -103,6 +106,8 @@ def record_error_notice(
         )
         uow.session.add(notice)
         uow.session.flush()
+        # to the tax authority as well as the payer (TT 91/2026 Điều 20), through the outbox
+        emit(uow.session, NOTICE_TOPIC, f"notice:{notice.id}", {"notice_id": notice.id})
         view = notice_view(notice)
         uow.commit()
     return view

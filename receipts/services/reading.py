@@ -151,6 +151,9 @@ def notice_view(n: ReceiptErrorNotice) -> dict[str, Any]:
         "payer_address": n.correct_payer_address,
         "reason": n.reason,
         "created_at": n.created_at,
+        "tax_authority_status": n.tax_authority_status,
+        "tax_authority_id": n.tax_authority_id,
+        "tax_accepted_at": n.tax_accepted_at,
     }
 
 

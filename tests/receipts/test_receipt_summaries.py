@@ -20,9 +20,10 @@ from sqlalchemy import select
 from payments.outbox.services import Subscriber
 from providers.fakes.taxauthority import FakeTaxAuthority
 from providers.taxauthority import TaxAuthorityClient, summary_problems
-from providers.taxauthority.schemas import SUMMARIES_PATH
+from providers.taxauthority.schemas import NOTICES_PATH, SUMMARIES_PATH
 from receipts.jobs import pending_tax, subscribers, summarise_due
-from receipts.models import ReceiptSummary
+from receipts.models import Receipt, ReceiptSummary
+from receipts.services import RecordErrorNotice, get_receipt, record_error_notice
 
 DAY = date(2026, 11, 20)
 
@@ -154,3 +155,36 @@ def test_the_summary_time_is_configurable(kit: Kit, tax: FakeTaxAuthority) -> No
     early = replace(kit.settings, receipt_summary_at="17:30")
     assert summarise_due(uow=kit.container.uow(), settings=early, now=local(17, 29)) == []
     assert len(summarise_due(uow=kit.container.uow(), settings=early, now=local(17, 30))) == 1
+
+
+def test_an_error_notice_reaches_the_tax_authority_and_its_status_is_shown(
+    kit: Kit, tax: FakeTaxAuthority
+) -> None:
+    clock = SteppingClock(local(9))
+    wire(kit, tax.url, clock)
+    tax.down = True
+    issue_at(kit, clock, local(9))
+    with kit.container.uow() as uow:
+        receipt = uow.session.scalars(select(Receipt)).one()
+        receipt_id = str(receipt.id)
+    cmd = RecordErrorNotice(receipt_id, "sai tên người nộp", payer_name="Nguyễn Thị Hồng Nhung")
+    notice = record_error_notice(
+        cmd, uow=kit.container.uow(), settings=kit.settings, principal=None
+    )
+    assert notice["tax_authority_status"] == "pending"
+    kit.drain()
+    report = pending_tax(uow=kit.container.uow())
+    (waiting,) = report["notices"]
+    assert waiting["delivery"]["attempts"] >= 1 and "503" in waiting["delivery"]["last_error"]
+
+    tax.down = False
+    kit.drain(now=datetime.now(UTC) + timedelta(days=1))
+    (body,) = [json.loads(a.body) for a in tax.accepted.values() if a.path == NOTICES_PATH]
+    assert (body["form"], body["agency_tax_code"]) == ("04/SS-CTĐT", "3000234567")
+    (row,) = body["receipts"]
+    assert (row["series"], row["number"], row["nature"]) == ("26TCA", 1, "Điều chỉnh thông tin")
+    assert body["corrected"]["payer_name"] == "Nguyễn Thị Hồng Nhung"
+    view = get_receipt(receipt_id, uow=kit.container.uow(), settings=kit.settings, principal=None)
+    (shown,) = view["error_notices"]
+    assert shown["tax_authority_status"] == "accepted" and shown["tax_authority_id"]
+    assert pending_tax(uow=kit.container.uow())["notices"] == []

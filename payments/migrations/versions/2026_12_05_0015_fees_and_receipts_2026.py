@@ -1,5 +1,5 @@
 """fee tiers and caps, declared payer categories, several categories per payer; 01/TH-BLĐT
-sendings (first and supplements, late, signed)
+sendings (first and supplements, late, signed); 04/SS-CTĐT notices' tax-authority status
 
 ``fee_items`` gains ``tiers`` (JSON, DESIGN §4.3) and ``cap``; ``payer_categories`` lists the
 codes policies and payers may use (catalog ``payer_categories``), watched by the catalog-state
@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import payments.db
 
 revision: str = "0015"
 down_revision: str | Sequence[str] | None = "0010"
@@ -50,6 +52,22 @@ def upgrade() -> None:
         # the defaults only filled the rows already there; the models set every value
         batch_op.alter_column("sequence", server_default=None)
         batch_op.alter_column("late", server_default=None)
+    # 04/SS-CTĐT notices go to the tax authority through the outbox, their answer kept
+    with op.batch_alter_table("receipt_error_notices", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "tax_authority_status",
+                sa.String(length=16),
+                nullable=False,
+                server_default="pending",
+            )
+        )
+        batch_op.add_column(sa.Column("tax_authority_id", sa.String(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("tax_accepted_at", payments.db.UTCDateTime(timezone=True), nullable=True)
+        )
+    with op.batch_alter_table("receipt_error_notices", schema=None) as batch_op:
+        batch_op.alter_column("tax_authority_status", server_default=None)
     op.create_table(
         "payer_categories",
         sa.Column("code", sa.String(length=64), nullable=False),
@@ -74,6 +92,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("payer_categories")  # its triggers go with it
+    with op.batch_alter_table("receipt_error_notices", schema=None) as batch_op:
+        batch_op.drop_column("tax_accepted_at")
+        batch_op.drop_column("tax_authority_id")
+        batch_op.drop_column("tax_authority_status")
     op.execute("DELETE FROM receipt_summaries WHERE sequence > 0")
     with op.batch_alter_table("receipt_summaries", schema=None) as batch_op:
         batch_op.drop_constraint(
