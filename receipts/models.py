@@ -99,6 +99,8 @@ class Receipt(Base):
     replaces_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("receipts.id"), index=True)
     replaced_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("receipts.id"))
     correction_reason: Mapped[str | None] = mapped_column(String(1000))
+    # a replacement that corrected amounts: what it means for the money (migration 0015)
+    money_consequence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verification_token: Mapped[str] = mapped_column(String(64), unique=True)
     signed_xml: Mapped[bytes] = mapped_column(LargeBinary)
     tax_authority_status: Mapped[str] = mapped_column(String(16), default=TaxStatus.PENDING)

@@ -1,6 +1,8 @@
 """The receipts package's service functions (issuing, corrections, reading)."""
 
 from receipts.services.corrections import (
+    AMOUNT_CORRECTED_TOPIC,
+    CorrectedLine,
     RecordErrorNotice,
     ReplaceReceipt,
     record_error_notice,
@@ -32,8 +34,10 @@ from receipts.services.reading import (
 from receipts.signers import SigningPair, signing_pair
 
 __all__ = [
+    "AMOUNT_CORRECTED_TOPIC",
     "ISSUED_TOPIC",
     "Clock",
+    "CorrectedLine",
     "Draft",
     "RecordErrorNotice",
     "ReplaceReceipt",

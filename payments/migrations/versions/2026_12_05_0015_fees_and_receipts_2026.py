@@ -1,5 +1,6 @@
 """fee tiers and caps, declared payer categories, several categories per payer; 01/TH-BLĐT
-sendings (first and supplements, late, signed); 04/SS-CTĐT notices' tax-authority status
+sendings (first and supplements, late, signed); 04/SS-CTĐT notices' tax-authority status;
+a replacement's money consequence
 
 ``fee_items`` gains ``tiers`` (JSON, DESIGN §4.3) and ``cap``; ``payer_categories`` lists the
 codes policies and payers may use (catalog ``payer_categories``), watched by the catalog-state
@@ -52,6 +53,8 @@ def upgrade() -> None:
         # the defaults only filled the rows already there; the models set every value
         batch_op.alter_column("sequence", server_default=None)
         batch_op.alter_column("late", server_default=None)
+    with op.batch_alter_table("receipts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("money_consequence", sa.JSON(), nullable=True))
     # 04/SS-CTĐT notices go to the tax authority through the outbox, their answer kept
     with op.batch_alter_table("receipt_error_notices", schema=None) as batch_op:
         batch_op.add_column(
@@ -92,6 +95,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("payer_categories")  # its triggers go with it
+    with op.batch_alter_table("receipts", schema=None) as batch_op:
+        batch_op.drop_column("money_consequence")
     with op.batch_alter_table("receipt_error_notices", schema=None) as batch_op:
         batch_op.drop_column("tax_accepted_at")
         batch_op.drop_column("tax_authority_id")
