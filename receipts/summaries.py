@@ -9,7 +9,8 @@ summary **on the day** the receipts are issued. So:
   the job (every few minutes) before midnight;
 - receipts of a finished day that no sending covered (the scheduler was down, or they came in the
   last minutes) go out as a catch-up, marked late (``late: true``) so the tax authority and the
-  officers see it was not same-day.
+  officers see it was not same-day (NĐ 254 Điều 27 k3: after an incident, within 3 working days
+  of the fix).
 
 Rows carry the columns of TT 91 Phụ lục III: template, series, number, date, the fee name(s),
 amount, exchange rate (VND: 1), status (new / information corrected / replaced / adjusted, in
