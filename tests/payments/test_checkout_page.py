@@ -100,7 +100,7 @@ def test_pending_page_shows_who_collects_what_for_which_dossier_and_how_to_trans
     assert "Cấp Phiếu lý lịch tư pháp" in text and "1.001234" in text
     assert "H40.12-2026-000123" in text
     assert "Phí cung cấp thông tin lý lịch tư pháp" in text
-    assert "Căn cứ: Thông tư 244/2016/TT-BTC" in text
+    assert "Căn cứ: Thông tư 16/2025/TT-BTC" in text
     assert "Tổng cộng 200.000 đ" in text
     assert "VietinBank" in text and "Ngân hàng TMCP Công thương Việt Nam" in text
     assert "376101234567" in text and "SO TU PHAP HA TINH" in text
@@ -129,7 +129,7 @@ def test_reduced_line_shows_normal_amount_reduced_amount_and_reduction_legal_bas
     resp, text = open_page(req)
     assert "Mức thu thông thường 200.000 đ" in text
     assert "Phải nộp 100.000 đ" in text
-    assert "Được giảm còn 100.000 đ theo: Thông tư 244/2016/TT-BTC, Điều 4 khoản 2" in text
+    assert "Được giảm còn 100.000 đ theo: Thông tư 16/2025/TT-BTC, Điều 4" in text
     assert "Tổng cộng 100.000 đ" in text
     assert "<s " in resp.text  # the normal amount is struck through, not just smaller
 
