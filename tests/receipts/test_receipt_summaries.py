@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from receipts_testkit import CA, Kit, SteppingClock, kit_fixture, signing_files_fixture  # noqa: F401 - fixtures
+from receipts_testkit import CA, Kit, SteppingClock, kit_fixture, signing_files_fixture, wire_tax  # noqa: F401 - fixtures
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 from sqlalchemy import select
 
-from payments.outbox.services import Subscriber
 from providers.fakes.taxauthority import FakeTaxAuthority
-from providers.taxauthority import TaxAuthorityClient, summary_problems
+from providers.taxauthority import summary_problems
 from providers.taxauthority.schemas import NOTICES_PATH, SUMMARIES_PATH
-from receipts.jobs import pending_tax, subscribers, summarise_due
+from receipts.jobs import pending_tax, summarise_due
 from receipts.models import Receipt, ReceiptSummary
 from receipts.services import RecordErrorNotice, get_receipt, record_error_notice
 
@@ -37,15 +36,6 @@ def local(hour: int, minute: int = 0, day: date = DAY) -> datetime:
 def tax() -> Any:
     with FakeTaxAuthority() as server:
         yield server
-
-
-def wire(kit: Kit, url: str, clock: Any) -> None:
-    def client() -> TaxAuthorityClient:
-        return TaxAuthorityClient(url, timeout=(1, 2), attempts=1)
-
-    found: list[Subscriber] = subscribers(kit.settings, now=clock, tax_client=client)
-    for subscriber in found:
-        kit.container.registry.add(subscriber)
 
 
 def issue_at(kit: Kit, clock: SteppingClock, moment: datetime, count: int = 1) -> None:
@@ -64,7 +54,7 @@ def test_the_day_goes_out_at_the_summary_time_and_later_receipts_as_a_supplement
     kit: Kit, tax: FakeTaxAuthority, signing_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
     clock = SteppingClock(local(9))
-    wire(kit, tax.url, clock)
+    wire_tax(kit, tax.url, clock)
     issue_at(kit, clock, local(9), count=2)
     assert summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(22, 59)) == []
 
@@ -119,7 +109,7 @@ def test_receipts_no_sending_covered_go_out_the_next_day_marked_late(
     kit: Kit, tax: FakeTaxAuthority
 ) -> None:
     clock = SteppingClock(local(10))
-    wire(kit, tax.url, clock)
+    wire_tax(kit, tax.url, clock)
     issue_at(kit, clock, local(10))
     summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23, 5))
     issue_at(kit, clock, local(23, 58))  # after the last run of the day
@@ -136,7 +126,7 @@ def test_a_day_the_scheduler_missed_is_caught_up_late_and_visible_until_then(
     kit: Kit, tax: FakeTaxAuthority
 ) -> None:
     clock = SteppingClock(local(10))
-    wire(kit, tax.url, clock)
+    wire_tax(kit, tax.url, clock)
     issue_at(kit, clock, local(10), count=2)
     two_days_later = local(8, 0, DAY + timedelta(days=2))
     report = pending_tax(uow=kit.container.uow(), now=two_days_later)
@@ -150,7 +140,7 @@ def test_a_day_the_scheduler_missed_is_caught_up_late_and_visible_until_then(
 
 def test_the_summary_time_is_configurable(kit: Kit, tax: FakeTaxAuthority) -> None:
     clock = SteppingClock(local(9))
-    wire(kit, tax.url, clock)
+    wire_tax(kit, tax.url, clock)
     issue_at(kit, clock, local(9))
     early = replace(kit.settings, receipt_summary_at="17:30")
     assert summarise_due(uow=kit.container.uow(), settings=early, now=local(17, 29)) == []
@@ -161,7 +151,7 @@ def test_an_error_notice_reaches_the_tax_authority_and_its_status_is_shown(
     kit: Kit, tax: FakeTaxAuthority
 ) -> None:
     clock = SteppingClock(local(9))
-    wire(kit, tax.url, clock)
+    wire_tax(kit, tax.url, clock)
     tax.down = True
     issue_at(kit, clock, local(9))
     with kit.container.uow() as uow:
