@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -118,6 +119,8 @@ class Settings:
         if not 1 <= self.max_amount <= MAX_AMOUNT_LIMIT:
             # above it, a day of payments at the ceiling could approach BIGINT in a rollup
             raise ConfigError(f"THUPHI_MAX_AMOUNT must be between 1 and {MAX_AMOUNT_LIMIT}")
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", self.receipt_summary_at):
+            raise ConfigError("THUPHI_RECEIPT_SUMMARY_AT must be a local time HH:MM, e.g. 23:00")
         if not self.database_url.startswith(("sqlite", "postgresql")):
             raise ConfigError(
                 "THUPHI_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL"

@@ -29,7 +29,7 @@ from payments.payment_requests.services import expire_overdue
 from payments.payment_requests.views import bp as requests_bp
 from receipts.devcert import generate_dev_pair
 from receipts.jobs import subscribers as receipt_subscribers
-from receipts.jobs import summarise_recent
+from receipts.jobs import summarise_due
 from receipts.services import add_receipts_to_requests
 from receipts.views import OPERATIONS as RECEIPT_OPERATIONS
 from receipts.views import bp as receipts_bp
@@ -96,13 +96,14 @@ def jobs() -> list[Job]:
             {"seconds": 60},
             period_seconds=60,
         ),
-        # Mẫu 01/TH-BLĐT summaries of finished days (catching up a week), hourly and idempotent
+        # Mẫu 01/TH-BLĐT the same day: from THUPHI_RECEIPT_SUMMARY_AT the day so far, then
+        # supplements; late catch-ups of missed days (a week); every 5 minutes, idempotent
         Job(
             "receipt_summaries",
-            lambda c: summarise_recent(uow=c.uow()),
+            lambda c: summarise_due(uow=c.uow(), settings=c.settings),
             "interval",
-            {"hours": 1},
-            period_seconds=3600,
+            {"minutes": 5},
+            period_seconds=300,
         ),
         # nightly, for the previous business day of every account; once per day across schedulers
         Job(

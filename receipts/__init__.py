@@ -31,13 +31,20 @@ Decisions where the law and the issue are silent:
   wrong year's series.
 - The payment channel printed is the provider of the request's latest applied payment (bank →
   transfer, paygov, pos); a request settled from the statement alone is a transfer.
-- One signing pair (THUPHI_RECEIPT_KEY / THUPHI_RECEIPT_CERT) signs for every agency until the
-  configuration grows a pair per agency.
-- A replacement keeps the original's lines and amounts (a wrong amount is a refund, not a
-  replacement) and takes the next number of the *current* year's series. An error notice
-  (Mẫu 04/SS-CTĐT) is stored against the receipt; the tax-authority interface has no endpoint for
-  notices yet, so they are not transmitted.
-- The daily summary (Mẫu 01/TH-BLĐT) is one document per agency, series and business day with
-  receipts, a snapshot taken when the day is over (the job runs hourly and catches up a week);
-  days without receipts send nothing.
+- Each agency signs with its own pair (``receipts.signers``: THUPHI_RECEIPT_SIGNERS, else the
+  default THUPHI_RECEIPT_KEY / THUPHI_RECEIPT_CERT); an agency with neither gets no receipt, the
+  issue delivery keeps failing with the reason, and ``pending-tax`` names the agency. PKCS#11 is
+  recognised in the file but not supported in this build (reported, never replaced by another key).
+- The signature carries its signing time as a signed ``xades:SigningTime`` SignatureProperty
+  (as Vietnamese e-invoices do) and sits beside the data it signs (detached, same document).
+- Kind and payment method are written in Vietnamese words (``receipts.vocabulary``).
+- A replacement takes the next number of the *current* year's series and may correct the payer,
+  the fee lines and the amounts (TT 91 Điều 20). The difference is stated on the replacement
+  (``money_consequence``: refund due / additional payment due) and announced on the outbox
+  (``receipt.amount_corrected``); deciding what happens to money is payments' business.
+- An error notice (Mẫu 04/SS-CTĐT) is stored against the receipt and sent to the tax authority
+  through the outbox; its status is on the notice.
+- The summary (Mẫu 01/TH-BLĐT, ``receipts.summaries``) is sent the same day: the day so far at
+  THUPHI_RECEIPT_SUMMARY_AT, then supplements; a finished day's leftovers go out marked late
+  (catching up a week). Each sending is signed by the agency; days without receipts send nothing.
 """

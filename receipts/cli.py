@@ -76,7 +76,7 @@ def show_cmd(receipt_id: str, as_json: bool) -> None:
 @with_appcontext
 def pending_tax_cmd(as_json: bool) -> None:
     """What the tax authority has not accepted yet, and paid requests without receipts."""
-    report = jobs.pending_tax(uow=container().uow())
+    report = jobs.pending_tax(uow=container().uow(), settings=container().settings)
 
     def human(d: dict[str, Any]) -> str:
         out = [
@@ -84,6 +84,10 @@ def pending_tax_cmd(as_json: bool) -> None:
             f"summaries not accepted: {len(d['summaries'])}",
             f"paid requests without receipts: {len(d['unissued_payments'])}",
             f"finished days without summary: {len(d['days_without_summary'])}",
+            *(
+                f"agency {code} cannot sign: {why}"
+                for code, why in d["agencies_unable_to_sign"].items()
+            ),
         ]
         for item in d["receipts"][:20] + d["summaries"][:20] + d["unissued_payments"][:20]:
             delivery = item.get("delivery") or {}

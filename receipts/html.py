@@ -13,16 +13,11 @@ from markupsafe import Markup
 
 from payments.money import Money
 from receipts.document import ReceiptDocument, ReceiptKind, format_number
+from receipts.vocabulary import CHANNEL_WORDS
 
 TITLES = {ReceiptKind.PHI: "BIÊN LAI THU PHÍ", ReceiptKind.LE_PHI: "BIÊN LAI THU LỆ PHÍ"}
 KIND_NAMES = {ReceiptKind.PHI: "phí", ReceiptKind.LE_PHI: "lệ phí"}
-CHANNEL_NAMES = {
-    "vietqr": "Chuyển khoản (VietQR)",
-    "bank_transfer": "Chuyển khoản",
-    "paygov": "Nền tảng thanh toán Cổng Dịch vụ công quốc gia",
-    "pos": "Thẻ ngân hàng (POS)",
-    "cash": "Tiền mặt",
-}
+CHANNEL_NAMES = CHANNEL_WORDS  # the words the XML carries (receipts.vocabulary)
 SIGNED_NOTE = "Biên lai điện tử đã được ký số bởi {agency}; bản in này chỉ để thể hiện."
 
 

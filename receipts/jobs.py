@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -22,21 +22,34 @@ from payments.catalog.models import Agency
 from payments.clock import business_day, utcnow
 from payments.config import Settings
 from payments.outbox.models import DeliveryStatus, OutboxDelivery, OutboxEvent
-from payments.outbox.services import Subscriber, emit
+from payments.outbox.services import Subscriber
 from payments.uow import UnitOfWork
 from providers.base import SubmitResult
-from providers.taxauthority import SummaryDocument, TaxAuthorityClient
+from providers.taxauthority import NoticeDocument, TaxAuthorityClient
+from providers.taxauthority.schemas import NOTICE_FORM
 from receipts.errors import TaxAuthorityNotAccepted
-from receipts.models import Receipt, ReceiptCounter, ReceiptSummary, TaxStatus
+from receipts.models import Receipt, ReceiptErrorNotice, ReceiptSummary, TaxStatus
 from receipts.services import ISSUED_TOPIC, Clock, issue_for_request
+from receipts.services.corrections import NOTICE_TOPIC
+from receipts.signers import signing_problem
+from receipts.summaries import (
+    SUMMARY_TOPIC,
+    sign_summary,
+    submission_body,
+)
+
+# the summary jobs live in receipts.summaries; these names stay importable from here
+from receipts.summaries import create_daily_summaries as create_daily_summaries
+from receipts.summaries import summarise_due as summarise_due
+from receipts.summaries import summarise_recent as summarise_recent
+from receipts.vocabulary import SUMMARY_STATUS_WORDS
 
 log = structlog.get_logger(__name__)
-SUMMARY_TOPIC = "receipt_summary.created"
 ISSUE_SUBSCRIBER = "receipts.issue"
 XML_SUBSCRIBER = "receipts.tax_receipt_xml"
 SUMMARY_SUBSCRIBER = "receipts.tax_summary"
+NOTICE_SUBSCRIBER = "receipts.tax_notice"
 PAID_TOPICS = ("payment_request.paid", "payment_request.overpaid")
-CATCH_UP_DAYS = 7  # the summary job also fills days a stopped scheduler missed
 
 TaxClientFactory = Callable[[], TaxAuthorityClient]
 
@@ -59,7 +72,11 @@ def subscribers(
 
     def on_summary(session: Session, event: OutboxEvent, delivery: OutboxDelivery) -> None:
         with _closing(client()) as tax:
-            submit_summary(session, event, delivery, tax)
+            submit_summary(session, event, delivery, tax, settings=settings, now=now())
+
+    def on_notice(session: Session, event: OutboxEvent, delivery: OutboxDelivery) -> None:
+        with _closing(client()) as tax:
+            submit_notice(session, event, delivery, tax)
 
     return [
         # exempt requests (total 0) owe no receipt: no delivery is even created for them
@@ -68,6 +85,7 @@ def subscribers(
         ),
         Subscriber(XML_SUBSCRIBER, (ISSUED_TOPIC,), on_issued),
         Subscriber(SUMMARY_SUBSCRIBER, (SUMMARY_TOPIC,), on_summary),
+        Subscriber(NOTICE_SUBSCRIBER, (NOTICE_TOPIC,), on_notice),
     ]
 
 
@@ -114,165 +132,82 @@ def submit_receipt_xml(
 
 
 def submit_summary(
-    session: Session, event: OutboxEvent, delivery: OutboxDelivery, client: TaxAuthorityClient
+    session: Session,
+    event: OutboxEvent,
+    delivery: OutboxDelivery,
+    client: TaxAuthorityClient,
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """Send one day's summary of one series; mark it accepted (raises to be retried)."""
+    """Send one sending of a day's summary of one series, signed by its agency (signed on the
+    first attempt); mark it accepted (raises to be retried)."""
     summary = session.get(ReceiptSummary, int(event.payload["summary_id"]))
     if summary is None or summary.tax_authority_status == TaxStatus.ACCEPTED:
         return
-    result = client.submit_summary(summary.document, submission_id=submission_id(delivery))
+    if summary.signed_xml is None and settings is not None:
+        summary.signed_xml = sign_summary(summary, settings, now or utcnow())
+    body = submission_body(summary)
+    result = client.submit_summary(body, submission_id=submission_id(delivery))
     _accepted(result)
     summary.tax_authority_status = TaxStatus.ACCEPTED
     summary.tax_authority_id = result.id
     summary.tax_accepted_at = utcnow()
 
 
-# --- daily summaries --------------------------------------------------------------------------
-
-
-def create_daily_summaries(day: date, *, uow: UnitOfWork) -> list[int]:
-    """Write the Mẫu 01/TH-BLĐT summary of ``day`` for every series that issued receipts that
-    day, each with its outbox event. Idempotent: a day already summarised is skipped.
-
-    Run it for a day that is over: the counter rows are locked first, so no issue of that day
-    can still be in flight. Days without receipts get no summary.
-    """
-    created = []
-    with uow:
-        session = uow.session
-        keys = session.execute(
-            select(Receipt.agency_code, Receipt.template, Receipt.series)
-            .where(Receipt.issued_on == day)
-            .distinct()
-            .order_by(Receipt.agency_code, Receipt.series)
-        ).all()
-        for agency_code, template, series in keys:
-            summary = _summarise(session, day, agency_code, template, series)
-            if summary is not None:
-                created.append(summary.id)
-        uow.commit()
-    if created:
-        log.info("receipt_summaries_created", day=str(day), count=len(created))
-    return created
-
-
-def _summarise(
-    session: Session, day: date, agency_code: str, template: str, series: str
-) -> ReceiptSummary | None:
-    session.scalars(
-        select(ReceiptCounter)
-        .where(
-            ReceiptCounter.agency_code == agency_code,
-            ReceiptCounter.template == template,
-            ReceiptCounter.series == series,
-        )
-        .with_for_update()
-    ).all()
-    exists = session.scalar(
-        select(ReceiptSummary.id).where(
-            ReceiptSummary.agency_code == agency_code,
-            ReceiptSummary.template == template,
-            ReceiptSummary.series == series,
-            ReceiptSummary.day == day,
-        )
+def submit_notice(
+    session: Session, event: OutboxEvent, delivery: OutboxDelivery, client: TaxAuthorityClient
+) -> None:
+    """Send one Mẫu 04/SS-CTĐT notice; mark it accepted (raises to be retried)."""
+    notice = session.get(ReceiptErrorNotice, int(event.payload["notice_id"]))
+    if notice is None or notice.tax_authority_status == TaxStatus.ACCEPTED:
+        return
+    receipt = session.get(Receipt, notice.receipt_id)
+    agency = session.get(Agency, receipt.agency_code) if receipt else None
+    if receipt is None or agency is None:  # pragma: no cover - foreign keys
+        return
+    result = client.submit_notice(
+        notice_document(notice, receipt, agency), submission_id=submission_id(delivery)
     )
-    if exists is not None:
-        return None
-    receipts = list(
-        session.scalars(
-            select(Receipt)
-            .where(
-                Receipt.agency_code == agency_code,
-                Receipt.template == template,
-                Receipt.series == series,
-                Receipt.issued_on == day,
-            )
-            .order_by(Receipt.number)
-        )
-    )
-    agency = session.get(Agency, agency_code)
-    document = summary_document(agency, day, template, series, receipts)
-    summary = ReceiptSummary(
-        agency_code=agency_code,
-        template=template,
-        series=series,
-        day=day,
-        from_number=document["from_number"],
-        to_number=document["to_number"],
-        count=document["count"],
-        document=dict(document),
-    )
-    session.add(summary)
-    session.flush()
-    emit(session, SUMMARY_TOPIC, f"summary:{summary.id}", {"summary_id": summary.id})
-    return summary
+    _accepted(result)
+    notice.tax_authority_status = TaxStatus.ACCEPTED
+    notice.tax_authority_id = result.id
+    notice.tax_accepted_at = utcnow()
 
 
-def summary_document(
-    agency: Agency | None,
-    day: date,
-    template: str,
-    series: str,
-    receipts: list[Receipt],
-) -> SummaryDocument:
-    same_day = {r.id: r for r in receipts}
-    rows = [
-        {
-            "number": r.number,
-            "kind": r.kind,
-            "issued_at": r.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "payer_name": r.payer_name,
-            "amount": r.total_amount,
-            "status": r.status,
-            "replaces": _replaces_label(same_day, r),
-        }
-        for r in receipts
-    ]
-    totals = {kind: sum(r.total_amount for r in receipts if r.kind == kind) for kind in KINDS}
+def notice_document(notice: ReceiptErrorNotice, receipt: Receipt, agency: Agency) -> NoticeDocument:
+    """Mẫu 04/SS-CTĐT for a name or address error (TT 91/2026 Điều 20)."""
     return {
-        "agency_tax_code": agency.tax_code if agency else "",
-        "agency_code": agency.code if agency else "",
-        "date": day.isoformat(),
-        "template": template,
-        "series": series,
-        "from_number": receipts[0].number,
-        "to_number": receipts[-1].number,
-        "count": len(receipts),
-        "totals": {"phi": totals["phi"], "le_phi": totals["le_phi"], "total": sum(totals.values())},
-        "receipts": rows,  # type: ignore[typeddict-item]
+        "form": NOTICE_FORM,
+        "agency_tax_code": agency.tax_code,
+        "agency_name": agency.name,
+        "date": business_day(notice.created_at).isoformat(),
+        "receipts": [
+            {
+                "template": receipt.template,
+                "series": receipt.series,
+                "number": receipt.number,
+                "date": receipt.issued_on.isoformat(),
+                "nature": SUMMARY_STATUS_WORDS["information_corrected"],
+                "reason": notice.reason,
+            }
+        ],
+        "corrected": {
+            "payer_name": notice.correct_payer_name,
+            "payer_address": notice.correct_payer_address,
+        },
     }
-
-
-KINDS = ("phi", "le_phi")
-
-
-def _replaces_label(same_day: dict[uuid.UUID, Receipt], r: Receipt) -> str | None:
-    if r.replaces_id is None:
-        return None
-    original = same_day.get(r.replaces_id)
-    if original is None:
-        session = Session.object_session(r)
-        original = session.get(Receipt, r.replaces_id) if session else None
-    if original is None:  # pragma: no cover - foreign key
-        return str(r.replaces_id)
-    return f"{original.template}-{original.series}-{original.number:08d}"
-
-
-def summarise_recent(*, uow: UnitOfWork, today: date | None = None) -> list[int]:
-    """The scheduler's job: summaries of the last ``CATCH_UP_DAYS`` finished business days."""
-    current = today or business_day(utcnow())
-    created: list[int] = []
-    for back in range(CATCH_UP_DAYS, 0, -1):
-        created += create_daily_summaries(current - timedelta(days=back), uow=uow)
-    return created
 
 
 # --- what is late -----------------------------------------------------------------------------
 
 
-def pending_tax(*, uow: UnitOfWork, now: datetime | None = None) -> dict[str, Any]:
+def pending_tax(
+    *, uow: UnitOfWork, now: datetime | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
     """Everything the tax authority has not accepted yet, and payments still without receipts,
-    each with its outbox delivery (attempts, last error, parked or not)."""
+    each with its outbox delivery (attempts, last error, parked or not); with ``settings``, the
+    agencies that cannot sign receipts and why."""
     moment = now or utcnow()
     with uow:
         s = uow.session
@@ -299,6 +234,8 @@ def pending_tax(*, uow: UnitOfWork, now: datetime | None = None) -> dict[str, An
                 "agency_code": x.agency_code,
                 "series": x.series,
                 "date": x.day,
+                "sending": x.sequence,
+                "late": x.late,
                 "count": x.count,
                 "delivery": deliveries.get((SUMMARY_SUBSCRIBER, f"summary:{x.id}")),
             }
@@ -308,13 +245,35 @@ def pending_tax(*, uow: UnitOfWork, now: datetime | None = None) -> dict[str, An
                 .order_by(ReceiptSummary.day)
             )
         ]
+        notices = [
+            {
+                "id": n.id,
+                "receipt_id": str(n.receipt_id),
+                "created_at": n.created_at,
+                "delivery": deliveries.get((NOTICE_SUBSCRIBER, f"notice:{n.id}")),
+            }
+            for n in s.scalars(
+                select(ReceiptErrorNotice)
+                .where(ReceiptErrorNotice.tax_authority_status != TaxStatus.ACCEPTED)
+                .order_by(ReceiptErrorNotice.id)
+            )
+        ]
         unissued = [
             {"payment_request_id": key[1], "delivery": d}
             for key, d in deliveries.items()
             if key[0] == ISSUE_SUBSCRIBER
         ]
         unsummarised = _unsummarised_days(s, business_day(moment))
+        agencies = list(s.scalars(select(Agency.code).order_by(Agency.code)))
+    unable: dict[str, str] = {}
+    if settings is not None:
+        for code in agencies:
+            problem = signing_problem(settings, code)
+            if problem is not None:
+                unable[code] = problem
     return {
+        "notices": notices,
+        "agencies_unable_to_sign": unable,
         "receipts": receipts,
         "summaries": summaries,
         "unissued_payments": unissued,
@@ -327,7 +286,9 @@ def _deliveries(session: Session) -> dict[tuple[str, str], dict[str, Any]]:
         select(OutboxDelivery, OutboxEvent.aggregate_id)
         .join(OutboxEvent, OutboxEvent.id == OutboxDelivery.event_id)
         .where(
-            OutboxDelivery.subscriber.in_([ISSUE_SUBSCRIBER, XML_SUBSCRIBER, SUMMARY_SUBSCRIBER]),
+            OutboxDelivery.subscriber.in_(
+                [ISSUE_SUBSCRIBER, XML_SUBSCRIBER, SUMMARY_SUBSCRIBER, NOTICE_SUBSCRIBER]
+            ),
             OutboxDelivery.status != DeliveryStatus.DELIVERED,
         )
     ).all()

@@ -99,6 +99,8 @@ class Receipt(Base):
     replaces_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("receipts.id"), index=True)
     replaced_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("receipts.id"))
     correction_reason: Mapped[str | None] = mapped_column(String(1000))
+    # a replacement that corrected amounts: what it means for the money (migration 0015)
+    money_consequence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verification_token: Mapped[str] = mapped_column(String(64), unique=True)
     signed_xml: Mapped[bytes] = mapped_column(LargeBinary)
     tax_authority_status: Mapped[str] = mapped_column(String(16), default=TaxStatus.PENDING)
@@ -121,23 +123,31 @@ class ReceiptErrorNotice(Base):
     reason: Mapped[str] = mapped_column(String(1000))
     created_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # TT 91/2026 Điều 20: the notice goes to the tax authority too (outbox, migration 0015)
+    tax_authority_status: Mapped[str] = mapped_column(String(16), default=TaxStatus.PENDING)
+    tax_authority_id: Mapped[str | None] = mapped_column(String(64))
+    tax_accepted_at: Mapped[datetime | None]
 
 
 class ReceiptSummary(Base):
-    """Mẫu 01/TH-BLĐT: one business day of one series, as sent to the tax authority."""
+    """Mẫu 01/TH-BLĐT: one sending for a business day of one series (the first, then the
+    supplements), as sent to the tax authority."""
 
     __tablename__ = "receipt_summaries"
-    __table_args__ = (UniqueConstraint("agency_code", "template", "series", "day"),)
+    __table_args__ = (UniqueConstraint("agency_code", "template", "series", "day", "sequence"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
     template: Mapped[str] = mapped_column(String(16))
     series: Mapped[str] = mapped_column(String(8))
     day: Mapped[date]
+    sequence: Mapped[int] = mapped_column(default=0)  # 0: the first sending; n: supplement n
+    late: Mapped[bool] = mapped_column(default=False)  # sent after the day was over
     from_number: Mapped[int]
     to_number: Mapped[int]
     count: Mapped[int]
     document: Mapped[dict[str, Any]] = mapped_column(JSON)  # the SummaryDocument sent
+    signed_xml: Mapped[bytes | None] = mapped_column(LargeBinary)  # signed by the agency
     tax_authority_status: Mapped[str] = mapped_column(String(16), default=TaxStatus.PENDING)
     tax_authority_id: Mapped[str | None] = mapped_column(String(64))
     tax_accepted_at: Mapped[datetime | None]

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from receipts.services import RecordErrorNotice, ReplaceReceipt
+from receipts.services import CorrectedLine, RecordErrorNotice, ReplaceReceipt
 
 
 def _printable(value: str) -> bool:
@@ -24,8 +24,17 @@ class ReceiptListQuery(Schema):
     payment_request_id = fields.UUID(required=True)
 
 
+class ReplaceLineIn(Schema):
+    """A corrected fee line: a fee of the receipt's procedure and kind, and its right amount."""
+
+    fee_code = fields.String(required=True, validate=validate.Length(1, 32))
+    quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 1000))
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(0, 10**12))
+
+
 class ReplaceIn(Schema):
-    """Body of ``POST /api/v1/receipts/{id}/replace``: corrected payer details and why."""
+    """Body of ``POST /api/v1/receipts/{id}/replace``: corrected payer details and/or fee lines
+    (amounts, fees), and why (TT 91/2026 Điều 20: a wrong amount or fee is replaced)."""
 
     payer_name = fields.String(load_default=None, validate=_text(1, 255))
     payer_address = fields.String(load_default=None, validate=_text(1, 500))
@@ -33,10 +42,19 @@ class ReplaceIn(Schema):
         load_default=None, validate=validate.Regexp(r"^[0-9A-Za-z]{6,20}$")
     )
     reason = fields.String(required=True, validate=_text(3, 1000))
+    lines = fields.List(
+        fields.Nested(ReplaceLineIn), load_default=None, validate=validate.Length(1, 50)
+    )
 
     @post_load
     def _command(self, data: dict[str, Any], **_: Any) -> ReplaceReceipt:
-        return ReplaceReceipt(receipt_id="", **data)
+        lines = data.pop("lines", None)
+        corrected = (
+            tuple(CorrectedLine(x["fee_code"], x["quantity"], x["amount"]) for x in lines)
+            if lines
+            else None
+        )
+        return ReplaceReceipt(receipt_id="", lines=corrected, **data)
 
 
 class ErrorNoticeIn(Schema):
@@ -80,6 +98,10 @@ class ErrorNoticeOut(Schema):
     payer_address = fields.String(allow_none=True)
     reason = fields.String()
     created_at = fields.AwareDateTime()
+    # sent to the tax authority through the outbox (TT 91/2026 Điều 20): pending | accepted
+    tax_authority_status = fields.String()
+    tax_authority_id = fields.String(allow_none=True)
+    tax_accepted_at = fields.AwareDateTime(allow_none=True)
 
 
 class ReceiptOut(Schema):
@@ -108,6 +130,9 @@ class ReceiptOut(Schema):
     tax_authority_status = fields.String()
     tax_authority_id = fields.String(allow_none=True)
     error_notices = fields.List(fields.Nested(ErrorNoticeOut))
+    # on a replacement that corrected amounts: {kind: none | refund_due |
+    # additional_payment_due, amount, original_total, corrected_total}
+    money_consequence = fields.Dict(allow_none=True)
     verification_url = fields.String()
     xml_url = fields.String()
     pdf_url = fields.String()

@@ -157,7 +157,8 @@ OPERATIONS: list[Operation] = [
     Operation(
         "post",
         "/api/v1/receipts/{receipt_id}/replace",
-        "Issue a replacement receipt (thay thế) with corrected payer details",
+        "Issue a replacement receipt (thay thế) correcting payer details, fee lines or "
+        "amounts; money_consequence states a refund due or an additional payment due",
         scope="receipts:write",
         body=ReplaceIn,
         response=ReceiptOut,
@@ -168,7 +169,8 @@ OPERATIONS: list[Operation] = [
     Operation(
         "post",
         "/api/v1/receipts/{receipt_id}/error-notices",
-        "Record an error notice (Mẫu 04/SS-CTĐT) for a name/address error",
+        "Record an error notice (Mẫu 04/SS-CTĐT) for a name/address error; it is sent to "
+        "the tax authority (tax_authority_status)",
         scope="receipts:write",
         body=ErrorNoticeIn,
         response=ErrorNoticeOut,

@@ -14,7 +14,7 @@ read as "BL" (biên lai, receipt)::
           SBLai                 số: number (integer, printed 8 digits)
           NLap                  ngày lập: issue date, Vietnamese calendar, YYYY-MM-DD
           TGLap                 thời gian lập: issue instant, ISO 8601 UTC
-          LPhi                  loại: phi | le_phi
+          LPhi                  loại: Phí | Lệ phí (receipts.vocabulary)
           DVTTe                 đơn vị tiền tệ: VND
           DCTCuu                địa chỉ tra cứu: verification URL
           TTBLLQuan             thông tin biên lai liên quan: only on a replacement (thay thế)
@@ -24,15 +24,22 @@ read as "BL" (biên lai, receipt)::
           NThu                  người thu: the agency — Ten, MST (tax code), MDVi (agency code)
           NNop                  người nộp: the payer — Ten, CCCDan (id number)?, DChi (address)?
           TTHSo                 hồ sơ: MHSo (dossier), MTTHC (procedure code), TTTHC (its name)
-          TTTToan               thanh toán: HTTToan (channel), MTChieu (payment reference)
+          TTTToan               thanh toán: HTTToan (method in words, receipts.vocabulary),
+                                MTChieu (payment reference)
           DSPhi                 danh sách phí: one Phi per fee
             Phi                 STT, MPhi (code), TPhi (name), SLuong, STGoc (normal amount),
                                 STGiam (reduction), ThTien (payable), CCGiam (reduction basis)?,
                                 CCPLy (legal basis of the fee)
           TToan                 totals: TgTGoc, TgTGiam, TgTTTBSo (figures), TgTTTBChu (words)
       DSCKS                     danh sách chữ ký số: signatures
-        NThu                    the agency's ds:Signature (enveloped, RSA-SHA256, certificate
-                                embedded), whose one reference is ``#DLBLai``
+        NThu                    the agency's ds:Signature Id="NThuSig" (RSA-SHA256, certificate
+                                embedded) with two references: ``#DLBLai`` and ``#prop``, a
+                                ds:Object holding a SignatureProperty with xades:SigningTime,
+                                as Vietnamese e-invoices carry their signing time (QĐ 1450/QĐ-TCT)
+
+The signature sits beside the data it signs, not around it (XMLDSig "detached" within the same
+document), so no enveloped transform is needed and any XMLDSig verifier checks it, e.g.
+``xmlsec1 --verify --id-attr:Id DLBLai --id-attr:Id Object --pubkey-cert-pem cert.pem r.xml``.
 
 Optional elements (``?``) are left out when empty, as in TT78.
 """
@@ -40,7 +47,8 @@ Optional elements (``?``) are left out when empty, as in TT78.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -58,16 +66,19 @@ from receipts.document import (
     ReceiptLine,
     ReplacedReceipt,
 )
+from receipts.vocabulary import channel_from_word, channel_word, kind_from_word, kind_word
 
 LAYOUT_VERSION = "1.0.0"
 DATA_ID = "DLBLai"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+XADES_NS = "http://uri.etsi.org/01903/v1.3.2#"
+SIGNATURE_ID = "NThuSig"
 TITLES = {ReceiptKind.PHI: "Biên lai thu phí", ReceiptKind.LE_PHI: "Biên lai thu lệ phí"}
 
 # only what this service signs with is accepted back: no SHA-1, one reference, fixed place
 _EXPECTED = SignatureConfiguration(
     location="./DSCKS/NThu/",
-    expect_references=1,
+    expect_references=2,  # the receipt data and the signing time
     signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
     digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
 )
@@ -85,6 +96,7 @@ class VerifiedReceipt:
 
     document: ReceiptDocument
     signer_subject: str
+    signed_at: datetime  # xades:SigningTime, covered by the signature
 
 
 def build_xml(doc: ReceiptDocument) -> etree._Element:
@@ -100,26 +112,56 @@ def build_xml(doc: ReceiptDocument) -> etree._Element:
     return root
 
 
-def sign(doc: ReceiptDocument, key_pem: bytes | rsa.RSAPrivateKey, cert_pem: bytes) -> bytes:
+def sign(
+    doc: ReceiptDocument,
+    key_pem: bytes | rsa.RSAPrivateKey,
+    cert_pem: bytes,
+    *,
+    signed_at: datetime | None = None,
+) -> bytes:
     """The receipt as signed XML bytes (UTF-8), signature enveloped in ``DSCKS/NThu``.
 
     ``key_pem`` may be an already loaded key: loading (and validating) an RSA key from PEM costs
     a third of a second, so a service issuing many receipts loads it once.
 
+    ``signed_at`` (default: the issue instant) goes into the signature as xades:SigningTime.
     Raises ``ReceiptSignatureError`` when the certificate is not valid at ``doc.issued_at``.
     """
     _check_valid_at(x509.load_pem_x509_certificate(cert_pem), doc.issued_at)
     root = build_xml(doc)
-    # signxml puts the signature where this placeholder stands
-    slot = _child(_child(root, "DSCKS"), "NThu")
-    etree.SubElement(slot, f"{{{DS_NS}}}Signature", Id="placeholder")
+    sign_into(root, DATA_ID, _child(_child(root, "DSCKS"), "NThu"), key_pem, cert_pem,
+              signed_at or doc.issued_at)  # fmt: skip
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def sign_into(
+    root: etree._Element,
+    data_id: str,
+    slot: etree._Element,
+    key: bytes | rsa.RSAPrivateKey,
+    cert_pem: bytes,
+    signed_at: datetime,
+) -> None:
+    """Sign the element ``Id=data_id`` of ``root`` and put the signature (with its signed
+    xades:SigningTime) into ``slot``: the receipt and the 01/TH-BLĐT summary sign alike."""
+    signing_time = etree.Element(f"{{{XADES_NS}}}SigningTime", nsmap={"xades": XADES_NS})
+    signing_time.text = signed_at.astimezone(UTC).isoformat(timespec="seconds")
+    signing_time.set("Target", f"#{SIGNATURE_ID}")
+    signing_time.set("Id", "SigningTime")
     signer = XMLSigner(
-        method=SignatureConstructionMethod.enveloped,
+        method=SignatureConstructionMethod.detached,
         signature_algorithm="rsa-sha256",
         digest_algorithm="sha256",
     )
-    signed = signer.sign(root, key=key_pem, cert=cert_pem.decode(), reference_uri=f"#{DATA_ID}")
-    return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
+    signature = signer.sign(
+        root,
+        key=key,
+        cert=cert_pem.decode(),
+        reference_uri=[f"#{data_id}"],
+        signature_properties=[signing_time],
+    )
+    signature.set("Id", SIGNATURE_ID)
+    slot.append(signature)
 
 
 def verify(xml_bytes: bytes, cert_pem: bytes, *, at: datetime | None = None) -> VerifiedReceipt:
@@ -136,13 +178,33 @@ def verify(xml_bytes: bytes, cert_pem: bytes, *, at: datetime | None = None) -> 
         result = XMLVerifier().verify(xml_bytes, x509_cert=cert, expect_config=config)
     except (SignXMLException, ValueError) as exc:
         raise ReceiptSignatureError(f"receipt signature is not valid: {exc}") from exc
-    if isinstance(result, list):  # not with expect_references=1; narrows the type
-        raise ReceiptSignatureError("expected exactly one signed reference")
-    signed = _read_checked(result.signed_xml)
+    results = result if isinstance(result, list) else [result]
+    data = [r.signed_xml for r in results if getattr(r.signed_xml, "tag", None) == DATA_ID]
+    if len(data) != 1:
+        raise ReceiptSignatureError(f"the signature does not cover the {DATA_ID} element")
+    signed = _read_checked(data[0])
     # the visible data must be the signed data, so a reader of the file sees what was signed
     if _read_checked(visible) != signed:
         raise ReceiptSignatureError("the receipt data a reader sees is not the signed data")
-    return VerifiedReceipt(document=signed, signer_subject=cert.subject.rfc4514_string())
+    return VerifiedReceipt(
+        document=signed,
+        signer_subject=cert.subject.rfc4514_string(),
+        signed_at=_signing_time([r.signed_xml for r in results]),
+    )
+
+
+def _signing_time(signed: list[Any]) -> datetime:
+    """The xades:SigningTime among the signed references (never from unsigned text)."""
+    for element in signed:
+        if not isinstance(element, etree._Element):
+            continue
+        found = element.find(f".//{{{XADES_NS}}}SigningTime")
+        if found is not None and found.text:
+            try:
+                return datetime.fromisoformat(found.text)
+            except ValueError as exc:
+                raise ReceiptSignatureError(f"unreadable signing time: {exc}") from exc
+    raise ReceiptSignatureError("the signature carries no signed SigningTime")
 
 
 def read_document(data: etree._Element) -> ReceiptDocument:
@@ -159,14 +221,14 @@ def read_document(data: etree._Element) -> ReceiptDocument:
         series=_text(general, "KHBLai"),
         number=int(_text(general, "SBLai")),
         issued_at=datetime.fromisoformat(_text(general, "TGLap")),
-        kind=ReceiptKind(_text(general, "LPhi")),
+        kind=kind_from_word(_text(general, "LPhi")),
         payer_name=_text(payer, "Ten"),
         payer_id_number=_optional(payer, "CCCDan"),
         payer_address=_optional(payer, "DChi"),
         dossier_code=_text(dossier, "MHSo"),
         procedure_code=_text(dossier, "MTTHC"),
         procedure_name=_text(dossier, "TTTHC"),
-        payment_channel=_text(payment, "HTTToan"),
+        payment_channel=channel_from_word(_text(payment, "HTTToan")),
         payment_reference=_text(payment, "MTChieu"),
         lines=tuple(_read_line(fee) for fee in _child(content, "DSPhi").iterfind("Phi")),
         total_amount=Money(int(_text(totals, "TgTTTBSo"))),
@@ -198,7 +260,7 @@ def _general(doc: ReceiptDocument) -> etree._Element:
         ("SBLai", doc.number),
         ("NLap", doc.issued_on.isoformat()),
         ("TGLap", doc.issued_at.isoformat()),
-        ("LPhi", doc.kind.value),
+        ("LPhi", kind_word(doc.kind)),
         ("DVTTe", "VND"),
         ("DCTCuu", doc.verification_url),
     )
@@ -243,7 +305,11 @@ def _dossier(doc: ReceiptDocument) -> etree._Element:
 
 
 def _payment(doc: ReceiptDocument) -> etree._Element:
-    return _element("TTTToan", ("HTTToan", doc.payment_channel), ("MTChieu", doc.payment_reference))
+    return _element(
+        "TTTToan",
+        ("HTTToan", channel_word(doc.payment_channel)),
+        ("MTChieu", doc.payment_reference),
+    )
 
 
 def _lines(doc: ReceiptDocument) -> etree._Element:

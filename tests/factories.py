@@ -144,7 +144,7 @@ def make_receipt_line(**overrides: Any) -> ReceiptLine:
         "normal_amount": Money(200_000),
         "amount": Money(115_000),
         "reduction_legal_basis": "Thông tư 63/2023/TT-BTC",
-        "legal_basis": "Thông tư 244/2016/TT-BTC",
+        "legal_basis": "Thông tư 16/2025/TT-BTC",
     }
     return ReceiptLine(**(fields | overrides))
 

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, post_load, validate
 
 from payments.catalog.models import Channel
+from payments.catalog.schemas import TierOut
 from payments.payment_requests.services import CreatePaymentRequest, Payer
 
 CHANNELS = [c.value for c in Channel]
@@ -84,13 +85,11 @@ class ReductionOut(Schema):
     payer_categories = fields.List(fields.String(), allow_none=True)
 
 
-class TierStepOut(Schema):
-    start = fields.Integer(data_key="from", attribute="from")
-    end = fields.Integer(data_key="to", attribute="to", allow_none=True)
-    per = fields.String()
+class TierStepOut(TierOut):
+    """A tier's part of a quoted line: the catalog's tier with the units it priced."""
+
     units = fields.Integer()
     unit_amount = fields.Integer()
-    amount = fields.Integer()
 
 
 class LineOut(Schema):

@@ -9,11 +9,15 @@ from werkzeug.wrappers import Request, Response
 
 from providers.fakes.server import FakeServer, json_response
 from providers.taxauthority.schemas import (
+    NOTICES_PATH,
     RECEIPTS_PATH,
     SUBMISSION_HEADER,
     SUMMARIES_PATH,
+    notice_problems,
     summary_problems,
 )
+
+PATHS = (SUMMARIES_PATH, RECEIPTS_PATH, NOTICES_PATH)
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class FakeTaxAuthority(FakeServer):
         self.accepted: dict[str, Accepted] = {}
 
     def handle(self, request: Request, body: bytes) -> Response:
-        if request.method != "POST" or request.path not in (SUMMARIES_PATH, RECEIPTS_PATH):
+        if request.method != "POST" or request.path not in PATHS:
             return json_response({"error": "not found"}, 404)
         submission_id = request.headers.get(SUBMISSION_HEADER, "")
         if not submission_id:
@@ -56,7 +60,9 @@ class FakeTaxAuthority(FakeServer):
         if path == RECEIPTS_PATH:
             return [] if body.lstrip().startswith(b"<") else ["body is not XML"]
         try:
-            summary = json.loads(body)
+            document = json.loads(body)
         except ValueError:
             return ["body is not JSON"]
-        return summary_problems(summary) if isinstance(summary, dict) else ["not an object"]
+        if not isinstance(document, dict):
+            return ["not an object"]
+        return notice_problems(document) if path == NOTICES_PATH else summary_problems(document)

@@ -9,7 +9,12 @@ from typing import Any
 import requests
 
 from providers.base import SubmitResult
-from providers.taxauthority.schemas import RECEIPTS_PATH, SUBMISSION_HEADER, SUMMARIES_PATH
+from providers.taxauthority.schemas import (
+    NOTICES_PATH,
+    RECEIPTS_PATH,
+    SUBMISSION_HEADER,
+    SUMMARIES_PATH,
+)
 
 Timeout = float | tuple[float, float]
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -39,6 +44,10 @@ class TaxAuthorityClient:
     def submit_summary(self, summary: Mapping[str, Any], *, submission_id: str) -> SubmitResult:
         """Send a Mẫu 01/TH-BLĐT summary (``schemas.SummaryDocument``)."""
         return self._submit(SUMMARIES_PATH, submission_id, json=dict(summary))
+
+    def submit_notice(self, notice: Mapping[str, Any], *, submission_id: str) -> SubmitResult:
+        """Send a Mẫu 04/SS-CTĐT error notice (``schemas.NoticeDocument``)."""
+        return self._submit(NOTICES_PATH, submission_id, json=dict(notice))
 
     def submit_receipt_xml(self, xml: bytes, *, submission_id: str) -> SubmitResult:
         """Send one signed receipt XML document."""

@@ -11,14 +11,23 @@ under that id and answers a repeat with the same result, so a retry after a lost
 A 2xx answer ``{"accepted": true, "id": "<their id>"}`` means accepted; ``{"accepted": false,
 "errors": [...]}`` (HTTP 422) means refused for good; 429 and 5xx mean try again later.
 
-Summary document (``SummaryDocument``)::
+Summary document (``SummaryDocument``, the columns of TT 91/2026 Phụ lục III)::
 
-    {"agency_tax_code": "3000123456", "agency_code": "000.00.12.H40", "date": "2026-11-23",
+    {"form": "01/TH-BLĐT", "agency_tax_code": "3000123456", "agency_code": "000.00.12.H40",
+     "agency_name": "Sở Tư pháp tỉnh Hà Tĩnh", "date": "2026-11-23",
+     "sending": "first" | "supplement", "supplement_number": 0, "late": false,
      "template": "EBL01", "series": "26TAB", "from_number": 41, "to_number": 43, "count": 3,
-     "totals": {"phi": 400000, "le_phi": 100000, "total": 500000},
-     "receipts": [{"number": 41, "kind": "phi", "issued_at": "2026-11-23T02:15:00Z",
-                   "payer_name": "Nguyễn Văn A", "amount": 200000, "status": "issued",
-                   "replaces": null}, ...]}
+     "currency": "VND", "totals": {"phi": 400000, "le_phi": 100000, "total": 500000},
+     "receipts": [{"stt": 1, "template": "EBL01", "series": "26TAB", "number": 41,
+                   "date": "2026-11-23", "kind": "phi", "issued_at": "2026-11-23T02:15:00Z",
+                   "fee_name": "Phí cung cấp thông tin lý lịch tư pháp",
+                   "payer_name": "Nguyễn Văn A", "amount": 200000, "exchange_rate": 1,
+                   "status": "new", "status_label": "Mới", "corrected_period": null,
+                   "related_receipt": null, "explanation": null, "note": null}, ...],
+     "signed_xml": "<base64 of the same summary as XML, signed by the agency>"}
+
+A day may have several sendings: the first at the configured time, then supplements for later
+receipts (each continuous in numbers); ``late`` marks a catch-up sent after the day.
 
 Numbers are continuous within a series: ``receipts`` holds every number from ``from_number`` to
 ``to_number`` once; amounts are integers of đồng; ``date`` is the Vietnam business day.
@@ -30,6 +39,8 @@ from collections.abc import Mapping
 from typing import Any, TypedDict, TypeGuard
 
 SUMMARIES_PATH = "/api/v1/summaries"
+NOTICES_PATH = "/api/v1/notices"  # Mẫu 04/SS-CTĐT, JSON (``NoticeDocument``)
+NOTICE_FORM = "04/SS-CTĐT"
 RECEIPTS_PATH = "/api/v1/receipts"
 SUBMISSION_HEADER = "X-Submission-Id"
 SUMMARY_FORM = "01/TH-BLĐT"
@@ -42,17 +53,35 @@ class SummaryTotals(TypedDict):
     total: int
 
 
-class SummaryReceipt(TypedDict):
+class SummaryReceipt(TypedDict, total=False):
+    stt: int
+    template: str
+    series: str
     number: int
+    date: str
     kind: str
     issued_at: str
+    fee_name: str  # tên phí, lệ phí: the names of the receipt's fees
     payer_name: str
     amount: int
-    status: str
+    exchange_rate: int  # tỷ giá: 1 for VND
+    status: str  # new | information_corrected | replaced | adjusted
+    status_label: str  # Mới | Điều chỉnh thông tin | Thay thế | Điều chỉnh
+    corrected_period: str | None
+    related_receipt: str | None  # template-series-number of the receipt it replaces
     replaces: str | None
+    explanation: str | None
+    note: str | None
 
 
-class SummaryDocument(TypedDict):
+class SummaryDocument(TypedDict, total=False):
+    form: str  # "01/TH-BLĐT"
+    agency_name: str
+    sending: str  # "first" (lần đầu) | "supplement" (bổ sung)
+    supplement_number: int
+    late: bool  # sent after the day the receipts were issued
+    currency: str
+    signed_xml: str  # base64 of the summary XML signed by the agency
     agency_tax_code: str
     agency_code: str
     date: str
@@ -63,6 +92,41 @@ class SummaryDocument(TypedDict):
     count: int
     totals: SummaryTotals
     receipts: list[SummaryReceipt]
+
+
+class NoticeReceipt(TypedDict):
+    template: str
+    series: str
+    number: int
+    date: str
+    nature: str  # tính chất: "Điều chỉnh thông tin" (a name/address error)
+    reason: str
+
+
+class NoticeDocument(TypedDict):
+    """Mẫu 04/SS-CTĐT: the collector notifies an error in receipts it issued."""
+
+    form: str
+    agency_tax_code: str
+    agency_name: str
+    date: str  # the notice's date (Vietnam)
+    receipts: list[NoticeReceipt]
+    corrected: dict[str, str | None]  # payer_name, payer_address as they should have been
+
+
+def notice_problems(notice: Mapping[str, Any]) -> list[str]:
+    """Inconsistencies in a notice document (empty when it is sound)."""
+    problems = [
+        f"{name} is required"
+        for name in ("form", "agency_tax_code", "date")
+        if not isinstance(notice.get(name), str) or not notice[name]
+    ]
+    rows = notice.get("receipts")
+    if not isinstance(rows, list) or not rows:
+        problems.append("a notice names at least one receipt")
+    elif not all(isinstance(r, dict) and _is_int(r.get("number")) for r in rows):
+        problems.append("every receipt needs an integer number")
+    return problems
 
 
 def summary_problems(summary: Mapping[str, Any]) -> list[str]:

@@ -1,6 +1,8 @@
 """The receipts package's service functions (issuing, corrections, reading)."""
 
 from receipts.services.corrections import (
+    AMOUNT_CORRECTED_TOPIC,
+    CorrectedLine,
     RecordErrorNotice,
     ReplaceReceipt,
     record_error_notice,
@@ -10,12 +12,10 @@ from receipts.services.issuing import (
     ISSUED_TOPIC,
     Clock,
     Draft,
-    SigningPair,
     issue,
     issue_for_request,
     payment_channel,
     series_for_year,
-    signing_pair,
     verification_url,
 )
 from receipts.services.reading import (
@@ -31,10 +31,13 @@ from receipts.services.reading import (
     summary_view,
     verify_public,
 )
+from receipts.signers import SigningPair, signing_pair
 
 __all__ = [
+    "AMOUNT_CORRECTED_TOPIC",
     "ISSUED_TOPIC",
     "Clock",
+    "CorrectedLine",
     "Draft",
     "RecordErrorNotice",
     "ReplaceReceipt",

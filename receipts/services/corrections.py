@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from payments.auth.services import Principal
+from payments.catalog.models import FeeItem, Procedure
 from payments.clock import utcnow
 from payments.config import Settings
-from payments.errors import NotFound, ValidationFailed
+from payments.errors import NotFound, UnknownFee, ValidationFailed
+from payments.outbox.services import emit
 from payments.payment_requests.models import PaymentRequest
 from payments.uow import UnitOfWork
 from receipts.document import (
@@ -17,22 +21,33 @@ from receipts.document import (
 from receipts.errors import (
     ReceiptAlreadyReplaced,
 )
-from receipts.models import ReceiptErrorNotice, ReceiptStatus
+from receipts.models import Receipt, ReceiptErrorNotice, ReceiptStatus
 from receipts.services.issuing import Clock, Draft, issue
 from receipts.services.reading import load_receipt, notice_view, receipt_view
+
+NOTICE_TOPIC = "receipt_notice.created"
+AMOUNT_CORRECTED_TOPIC = "receipt.amount_corrected"
 
 # --- corrections ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class CorrectedLine:
+    fee_code: str
+    quantity: int
+    amount: int
+
+
+@dataclass(frozen=True)
 class ReplaceReceipt:
-    """Issue a replacement (biên lai thay thế) with corrected payer details."""
+    """Issue a replacement (biên lai thay thế) with corrected payer details and/or fee lines."""
 
     receipt_id: str
     reason: str
     payer_name: str | None = None
     payer_address: str | None = None
     payer_id_number: str | None = None
+    lines: tuple[CorrectedLine, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,9 +69,13 @@ def replace_receipt(
     now: Clock = utcnow,
 ) -> dict[str, Any]:
     """A new number in the current series that references the original; the original is
-    marked replaced. Amounts and lines are the original's (a wrong amount is a refund)."""
-    if not any((cmd.payer_name, cmd.payer_address, cmd.payer_id_number)):
-        raise ValidationFailed({"payer": ["give at least one corrected field"]})
+    marked replaced (TT 91/2026 Điều 20: a wrong amount, fee or tax code is corrected by a
+    replacement). With ``lines`` the replacement carries the corrected fee lines, and its
+    ``money_consequence`` says what the difference means: a refund due to the payer or an
+    additional payment due. This package decides nothing about money: the consequence is
+    announced (outbox ``receipt.amount_corrected``) for payments to act on."""
+    if not any((cmd.payer_name, cmd.payer_address, cmd.payer_id_number, cmd.lines)):
+        raise ValidationFailed({"payer": ["give at least one corrected field or the lines"]})
     with uow:
         original = load_receipt(uow.session, cmd.receipt_id, principal, lock=True)
         if original.status != ReceiptStatus.ISSUED:
@@ -64,10 +83,15 @@ def replace_receipt(
         request = uow.session.get(PaymentRequest, original.payment_request_id)
         if request is None:  # pragma: no cover - foreign key
             raise NotFound("the receipt's payment request is gone")
+        lines = (
+            corrected_lines(uow.session, original, request, cmd.lines)
+            if cmd.lines
+            else tuple(original.lines)
+        )
         draft = Draft(
             request,
             ReceiptKind(original.kind),
-            tuple(original.lines),
+            lines,
             cmd.payer_name or original.payer_name,
             cmd.payer_id_number or original.payer_id_number,
             cmd.payer_address or original.payer_address,
@@ -79,9 +103,80 @@ def replace_receipt(
         replacement = issue(uow.session, draft, settings=settings, now=now)
         original.status = ReceiptStatus.REPLACED
         original.replaced_by_id = replacement.id
+        if cmd.lines:
+            replacement.money_consequence = money_consequence(
+                original.total_amount, replacement.total_amount
+            )
+            emit(
+                uow.session,
+                AMOUNT_CORRECTED_TOPIC,
+                str(request.id),
+                {
+                    "payment_request_id": str(request.id),
+                    "dossier_code": request.dossier_code,
+                    "original_receipt_id": str(original.id),
+                    "replacement_receipt_id": str(replacement.id),
+                    **replacement.money_consequence,
+                },
+            )
         view = receipt_view(uow.session, replacement, settings)
         uow.commit()
     return view
+
+
+def corrected_lines(
+    session: Session,
+    original: Receipt,
+    request: PaymentRequest,
+    corrected: tuple[CorrectedLine, ...],
+) -> tuple[dict[str, Any], ...]:
+    """The replacement's lines: each a fee of the request's procedure and of the receipt's
+    kind; a line the correction leaves as it was keeps its reduction and legal basis."""
+    procedure = session.get(Procedure, request.procedure_code)
+    fees = {fee.code: fee for fee in procedure.fees} if procedure else {}
+    kept = {(x["fee_code"], x["quantity"], x["amount"]): x for x in original.lines}
+    out = []
+    for i, line in enumerate(corrected):
+        fee = fees.get(line.fee_code)
+        if fee is None:
+            raise UnknownFee(
+                f"{line.fee_code!r} is not a fee of procedure {request.procedure_code}",
+                value=line.fee_code,
+                errors={f"lines.{i}.fee_code": ["not a fee of this procedure"]},
+            )
+        if fee.kind != original.kind:
+            raise ValidationFailed(
+                {f"lines.{i}.fee_code": [f"a {fee.kind} fee goes on a {fee.kind} receipt"]}
+            )
+        same = kept.get((line.fee_code, line.quantity, line.amount))
+        out.append(same or _line(fee, line))
+    return tuple(out)
+
+
+def _line(fee: FeeItem, line: CorrectedLine) -> dict[str, Any]:
+    return {
+        "fee_code": fee.code,
+        "name": fee.name,
+        "quantity": line.quantity,
+        "normal_amount": line.amount,
+        "amount": line.amount,
+        "legal_basis": fee.legal_basis,
+        "reduction": None,
+    }
+
+
+def money_consequence(original_total: int, corrected_total: int) -> dict[str, Any]:
+    """What a corrected total means for the money already collected (no rule applied here)."""
+    difference = corrected_total - original_total
+    kind = (
+        "none" if difference == 0 else "refund_due" if difference < 0 else "additional_payment_due"
+    )
+    return {
+        "kind": kind,
+        "amount": abs(difference),
+        "original_total": original_total,
+        "corrected_total": corrected_total,
+    }
 
 
 def record_error_notice(
@@ -103,6 +198,8 @@ def record_error_notice(
         )
         uow.session.add(notice)
         uow.session.flush()
+        # to the tax authority as well as the payer (TT 91/2026 Điều 20), through the outbox
+        emit(uow.session, NOTICE_TOPIC, f"notice:{notice.id}", {"notice_id": notice.id})
         view = notice_view(notice)
         uow.commit()
     return view

@@ -12,15 +12,11 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import structlog
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -45,10 +41,10 @@ from receipts.document import (
 )
 from receipts.errors import (
     NoSeriesForYear,
-    ReceiptsNotConfigured,
     SeriesExhausted,
 )
 from receipts.models import Receipt, ReceiptCounter, ReceiptStatus
+from receipts.signers import signing_pair
 from receipts.xmlsig import sign
 
 log = structlog.get_logger(__name__)
@@ -57,31 +53,6 @@ ISSUED_TOPIC = "receipt.issued"
 # provider of the payment → the channel key the renderers print (receipts.html.CHANNEL_NAMES)
 CHANNELS = {"bank": "bank_transfer", "paygov": "paygov", "pos": "pos"}
 ISSUABLE = (RequestStatus.PAID, RequestStatus.OVERPAID)
-
-
-@dataclass(frozen=True)
-class SigningPair:
-    key: rsa.RSAPrivateKey = field(repr=False)  # loaded once: validating an RSA key is slow
-    cert_pem: bytes
-
-
-def signing_pair(settings: Settings) -> SigningPair:
-    """The agency pair named by THUPHI_RECEIPT_KEY / THUPHI_RECEIPT_CERT (PEM files)."""
-    if not settings.receipt_cert or not settings.receipt_key:
-        raise ReceiptsNotConfigured("set THUPHI_RECEIPT_CERT and THUPHI_RECEIPT_KEY (PEM files)")
-    return _read_pair(settings.receipt_key, settings.receipt_cert)
-
-
-@lru_cache(maxsize=8)
-def _read_pair(key_path: str, cert_path: str) -> SigningPair:
-    try:
-        key = serialization.load_pem_private_key(Path(key_path).read_bytes(), password=None)
-        cert = Path(cert_path).read_bytes()
-    except (OSError, ValueError, TypeError) as exc:
-        raise ReceiptsNotConfigured(f"cannot read the receipt signing pair: {exc}") from exc
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ReceiptsNotConfigured("the receipt signing key must be an RSA key")
-    return SigningPair(key, cert)
 
 
 # --- issuing ----------------------------------------------------------------------------------
@@ -181,8 +152,9 @@ def _line_json(line: PaymentLine) -> dict[str, Any]:
 
 def issue(session: Session, draft: Draft, *, settings: Settings, now: Clock = utcnow) -> Receipt:
     """Number, sign and store one receipt in the caller's transaction; emit ``receipt.issued``."""
-    pair = signing_pair(settings)  # before taking a number: a missing pair holds no lock
     request = draft.request
+    # before taking a number: a missing pair holds no lock
+    pair = signing_pair(settings, request.agency_code)
     agency = session.get(Agency, request.agency_code)
     procedure = session.get(Procedure, request.procedure_code)
     if agency is None or procedure is None:  # pragma: no cover - foreign keys guarantee them

@@ -23,7 +23,8 @@ from receipts.errors import (
     ReceiptsNotConfigured,
 )
 from receipts.models import Receipt, ReceiptErrorNotice
-from receipts.services.issuing import signing_pair, verification_url
+from receipts.services.issuing import verification_url
+from receipts.signers import signing_pair
 from receipts.xmlsig import DATA_ID, ReceiptSignatureError, read_document, verify
 
 # --- reading ----------------------------------------------------------------------------------
@@ -115,6 +116,7 @@ def receipt_view(session: Session, r: Receipt, settings: Settings) -> dict[str, 
         "amount_in_words": r.amount_in_words,
         "replaced_by": str(r.replaced_by_id) if r.replaced_by_id else None,
         "correction_reason": r.correction_reason,
+        "money_consequence": r.money_consequence,
         "tax_authority_id": r.tax_authority_id,
         "error_notices": [notice_view(n) for n in notices],
         "verification_url": verification_url(settings, r.verification_token),
@@ -150,6 +152,9 @@ def notice_view(n: ReceiptErrorNotice) -> dict[str, Any]:
         "payer_address": n.correct_payer_address,
         "reason": n.reason,
         "created_at": n.created_at,
+        "tax_authority_status": n.tax_authority_status,
+        "tax_authority_id": n.tax_authority_id,
+        "tax_accepted_at": n.tax_accepted_at,
     }
 
 
@@ -211,7 +216,7 @@ def verify_public(token: str, *, uow: UnitOfWork, settings: Settings) -> dict[st
         )
         xml = bytes(receipt.signed_xml)
     try:
-        verified = verify(xml, signing_pair(settings).cert_pem)
+        verified = verify(xml, signing_pair(settings, stored[2]).cert_pem)
         document: ReceiptDocument | None = verified.document
         signer: str | None = verified.signer_subject
     except (ReceiptSignatureError, ReceiptsNotConfigured):

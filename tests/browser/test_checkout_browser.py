@@ -74,7 +74,7 @@ def test_citizen_sees_what_to_pay_copies_the_account_and_sees_the_payment_arrive
     reduced = page.locator(".fee--reduced")
     expect(reduced.locator(".fee__normal")).to_contain_text("200.000 đ")
     expect(reduced.locator(".fee__reduction")).to_be_visible()
-    expect(reduced).to_contain_text("Thông tư 244/2016/TT-BTC, Điều 4 khoản 2")
+    expect(reduced).to_contain_text("Thông tư 16/2025/TT-BTC, Điều 4")
     expect(page.locator("#account-number")).to_have_text("376101234567")
     expect(page.locator("#account-name")).to_have_text("SO TU PHAP HA TINH")
     expect(page.locator("#memo")).to_have_text(req["reference"])

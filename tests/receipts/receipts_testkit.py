@@ -24,6 +24,7 @@ from payments.outbox.services import run_outbox
 from payments.payment_requests.services import Payer
 from payments.transactions.services import ApplyResult, record_event
 from providers.base import EventKind, ProviderEvent, TxnStatus
+from providers.taxauthority import TaxAuthorityClient
 from receipts.devcert import generate_dev_pair
 from receipts.jobs import subscribers
 
@@ -162,3 +163,13 @@ def kit_fixture(
     signing_files: tuple[Path, Path],
 ) -> Kit:
     return Kit(build_container(receipt_settings(settings, signing_files), container.engine))
+
+
+def wire_tax(kit: Kit, url: str, clock: Any) -> None:
+    """The receipts subscribers on ``clock``, talking to the tax authority at ``url``."""
+
+    def client() -> TaxAuthorityClient:
+        return TaxAuthorityClient(url, timeout=(1, 2), attempts=1)
+
+    for subscriber in subscribers(kit.settings, now=clock, tax_client=client):
+        kit.container.registry.add(subscriber)

@@ -13,10 +13,13 @@ from lxml import etree
 from pypdf import PdfReader
 from receipts_testkit import STP, Kit, kit_fixture, receipt_settings, signing_files_fixture  # noqa: F401 - fixtures
 from signxml.exceptions import InvalidSignature
-from signxml.verifier import XMLVerifier
+from signxml.verifier import SignatureConfiguration, XMLVerifier
+from sqlalchemy import select
 
 from payments.config import Settings
+from payments.outbox.models import OutboxEvent
 from payments.payment_requests.services import Payer
+from receipts.services import AMOUNT_CORRECTED_TOPIC
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ def test_a_receipt_reads_back_with_every_documented_field(api: Any, paid: dict[s
     )
     assert body["amount_in_words"] == "Hai trăm nghìn đồng"
     assert body["replaces"] is None and body["status"] == "issued"
-    assert body["lines"][0]["legal_basis"] == "Thông tư 244/2016/TT-BTC"
+    assert body["lines"][0]["legal_basis"].startswith("Thông tư 16/2025/TT-BTC")
 
 
 def test_the_stored_xml_verifies_with_signxml_and_tampering_fails(
@@ -87,7 +90,10 @@ def test_the_stored_xml_verifies_with_signxml_and_tampering_fails(
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("application/xml")
     cert = signing_files[1].read_bytes()
-    signed = XMLVerifier().verify(resp.content, x509_cert=cert.decode()).signed_xml
+    two = SignatureConfiguration(expect_references=2)  # the data and the signing time
+    results = XMLVerifier().verify(resp.content, x509_cert=cert.decode(), expect_config=two)
+    assert isinstance(results, list)
+    signed = results[0].signed_xml
     assert signed.tag == "DLBLai"
     assert signed.findtext("TTChung/KHBLai") == "26TAB"
     for path, forged in [
@@ -98,7 +104,7 @@ def test_the_stored_xml_verifies_with_signxml_and_tampering_fails(
         root = etree.fromstring(resp.content)
         root.find(path).text = forged  # type: ignore[union-attr]
         with pytest.raises(InvalidSignature):
-            XMLVerifier().verify(etree.tostring(root), x509_cert=cert.decode())
+            XMLVerifier().verify(etree.tostring(root), x509_cert=cert.decode(), expect_config=two)
 
 
 def test_the_pdf_shows_diacritics_and_the_amount_in_words(api: Any, paid: dict[str, Any]) -> None:
@@ -211,3 +217,83 @@ def test_the_openapi_document_lists_the_receipt_operations(live_server: Any) -> 
     spec = requests.get(f"{live_server.url}/api/openapi.json", timeout=10).json()
     assert "/api/v1/receipts/{receipt_id}/replace" in spec["paths"]
     assert "/api/v1/receipts/{receipt_id}.pdf" in spec["paths"]
+
+
+def amount_corrections(kit: Kit) -> list[dict[str, Any]]:
+    with kit.container.uow() as uow:
+        events = uow.session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.topic == AMOUNT_CORRECTED_TOPIC)
+            .order_by(OutboxEvent.id)
+        )
+        return [dict(e.payload) for e in events]
+
+
+@pytest.mark.parametrize(
+    ("lines", "kind", "amount", "total"),
+    [
+        pytest.param(
+            [{"fee_code": "LLTP", "amount": 100_000}], "refund_due", 100_000, 100_000,
+            id="a martyr's relative charged 200,000 instead of 100,000: 100,000 refund due",
+        ),
+        pytest.param(
+            [{"fee_code": "LLTP", "quantity": 3, "amount": 205_000}],
+            "additional_payment_due", 5_000, 205_000,
+            id="three extracts charged as one: 5,000 more due",
+        ),
+    ],
+)  # fmt: skip
+def test_an_amount_replacement_makes_the_money_consequence_explicit(
+    api: Any,
+    paid: dict[str, Any],
+    kit: Kit,
+    lines: list[dict[str, Any]],
+    kind: str,
+    amount: int,
+    total: int,
+) -> None:
+    s = receipts_api(api)
+    original = first_receipt(s, paid["id"])
+    assert original["total_amount"] == 200_000
+    resp = s.post(
+        f"{s.base_url}/api/v1/receipts/{original['id']}/replace",
+        json={"lines": lines, "reason": "Sai số tiền"},
+    )
+    assert resp.status_code == 201, resp.text
+    replacement = resp.json()
+    assert (replacement["number"], replacement["total_amount"]) == (2, total)
+    assert replacement["lines"][0]["quantity"] == lines[0].get("quantity", 1)
+    assert replacement["money_consequence"] == {
+        "kind": kind,
+        "amount": amount,
+        "original_total": 200_000,
+        "corrected_total": total,
+    }
+    (event,) = amount_corrections(kit)
+    assert (event["payment_request_id"], event["kind"], event["amount"]) == (
+        paid["id"],
+        kind,
+        amount,
+    )
+    again = s.get(f"{s.base_url}/api/v1/receipts/{original['id']}").json()
+    assert again["status"] == "replaced" and again["replaced_by"] == replacement["id"]
+
+
+@pytest.mark.parametrize(
+    ("lines", "code"),
+    [
+        pytest.param([{"fee_code": "NOPE", "amount": 1}], "unknown-fee", id="an unknown fee"),
+        pytest.param([{"fee_code": "LLTP", "amount": -1}], "validation-failed", id="negative"),
+    ],
+)
+def test_a_replacement_with_a_bad_line_is_refused_and_keeps_the_original(
+    api: Any, paid: dict[str, Any], lines: list[dict[str, Any]], code: str
+) -> None:
+    s = receipts_api(api)
+    original = first_receipt(s, paid["id"])
+    resp = s.post(
+        f"{s.base_url}/api/v1/receipts/{original['id']}/replace",
+        json={"lines": lines, "reason": "Sai số tiền"},
+    )
+    assert resp.status_code == 422 and resp.json()["code"] == code, resp.text
+    assert s.get(f"{s.base_url}/api/v1/receipts/{original['id']}").json()["status"] == "issued"

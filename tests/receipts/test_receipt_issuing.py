@@ -101,10 +101,14 @@ def test_the_reduction_and_its_legal_basis_are_on_the_receipt(kit: Kit) -> None:
     [receipt] = receipts_of(kit, request["id"])
     line = receipt.lines[0]
     assert (line["normal_amount"], line["amount"]) == (200_000, 100_000)
-    assert line["reduction"]["legal_basis"] == "Thông tư 244/2016/TT-BTC, Điều 4 khoản 2"
+    basis = (
+        "Thông tư 16/2025/TT-BTC, Điều 4 (học sinh, sinh viên, người có công,"
+        " thân nhân liệt sĩ: 100.000 đồng/lần)"
+    )
+    assert line["reduction"]["legal_basis"] == basis
     xml = receipt.signed_xml.decode()
     assert "<STGiam>100000</STGiam>" in xml
-    assert "<CCGiam>Thông tư 244/2016/TT-BTC, Điều 4 khoản 2</CCGiam>" in xml
+    assert f"<CCGiam>{basis}</CCGiam>" in xml
     assert "<TgTTTBChu>Một trăm nghìn đồng</TgTTTBChu>" in xml
 
 

@@ -11,29 +11,27 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
-from receipts_testkit import CA, STC, Kit, SteppingClock, kit_fixture, signing_files_fixture  # noqa: F401 - fixtures
+from receipts_testkit import (  # noqa: F401 - fixtures
+    CA,
+    STC,
+    Kit,
+    SteppingClock,
+    kit_fixture,
+    signing_files_fixture,
+    wire_tax,
+)
 from sqlalchemy import select
 
 from payments.app import create_app
 from payments.cli import cli
-from payments.outbox.services import Subscriber
 from providers.fakes.taxauthority import FakeTaxAuthority
-from providers.taxauthority import TaxAuthorityClient, summary_problems
+from providers.taxauthority import summary_problems
 from providers.taxauthority.schemas import RECEIPTS_PATH, SUMMARIES_PATH
-from receipts.jobs import create_daily_summaries, pending_tax, subscribers, summarise_recent
+from receipts.jobs import create_daily_summaries, pending_tax, summarise_recent
 from receipts.models import Receipt, ReceiptSummary
 
 DAY1 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội, 20 Nov
 DAY2 = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
-
-
-def wire_tax(kit: Kit, url: str, clock: Any) -> None:
-    def client() -> TaxAuthorityClient:
-        return TaxAuthorityClient(url, timeout=(1, 2), attempts=1)
-
-    found: list[Subscriber] = subscribers(kit.settings, now=clock, tax_client=client)
-    for subscriber in found:
-        kit.container.registry.add(subscriber)
 
 
 def issue_on(kit: Kit, clock: SteppingClock, moment: datetime, procedures: list[str]) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from factories import make_receipt_document, make_receipt_line
 from lxml import etree
-from signxml.verifier import XMLVerifier
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from payments.money import Money
 from receipts.devcert import generate_dev_pair
@@ -24,7 +28,7 @@ from receipts.document import (
     format_number,
     series_is_valid,
 )
-from receipts.xmlsig import ReceiptSignatureError, build_xml, sign, verify
+from receipts.xmlsig import XADES_NS, ReceiptSignatureError, build_xml, sign, verify
 
 AGENCY = "Sở Tư pháp tỉnh Hà Tĩnh"
 
@@ -157,14 +161,55 @@ def test_optional_payer_fields_are_left_out_when_empty() -> None:
 def test_signed_receipt_passes_an_independent_signxml_verification(
     signed: bytes, agency_pair: tuple[bytes, bytes]
 ) -> None:
-    result = XMLVerifier().verify(signed, x509_cert=agency_pair[1].decode())
-    assert not isinstance(result, list)
-    assert result.signed_xml is not None
-    assert result.signed_xml.tag == "DLBLai"
-    assert result.signed_xml.findtext("NDBLai/TToan/TgTTTBSo") == "115000"
+    config = SignatureConfiguration(expect_references=2)
+    results = XMLVerifier().verify(signed, x509_cert=agency_pair[1].decode(), expect_config=config)
+    assert isinstance(results, list)
+    data, props = (r.signed_xml for r in results)
+    assert data is not None and data.tag == "DLBLai"
+    assert data.findtext("NDBLai/TToan/TgTTTBSo") == "115000"
+    assert props is not None
+    assert props.findtext(f".//{{{XADES_NS}}}SigningTime") == "2026-11-23T02:30:00+00:00"
     signature = etree.fromstring(signed).find("DSCKS/NThu/{*}Signature")
     assert signature is not None
     assert signature.find(".//{*}X509Certificate") is not None
+
+
+def xmlsec1_verify(xml: bytes, cert_pem: bytes, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Debian's xmlsec1 (libxmlsec1, C, independent of signxml) checking the signature."""
+    (tmp_path / "receipt.xml").write_bytes(xml)
+    (tmp_path / "cert.pem").write_bytes(cert_pem)
+    return subprocess.run(
+        [XMLSEC1, "--verify", "--id-attr:Id", "DLBLai", "--id-attr:Id", "Object",
+         "--pubkey-cert-pem", str(tmp_path / "cert.pem"), str(tmp_path / "receipt.xml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+XMLSEC1 = shutil.which("xmlsec1") or ""
+needs_xmlsec1 = pytest.mark.skipif(
+    not XMLSEC1 and os.environ.get("CI") != "true",
+    reason="xmlsec1 (Debian package xmlsec1) is not installed; CI installs it",
+)
+
+
+@needs_xmlsec1
+def test_xmlsec1_verifies_the_signature_and_refuses_a_tampered_or_foreign_one(
+    signed: bytes, agency_pair: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    done = xmlsec1_verify(signed, agency_pair[1], tmp_path)
+    assert done.returncode == 0 and "OK" in done.stdout + done.stderr, done.stderr
+    tampered = signed.replace(b"<TgTTTBSo>115000<", b"<TgTTTBSo>15000<")
+    assert xmlsec1_verify(tampered, agency_pair[1], tmp_path).returncode != 0
+    later = signed.replace(b"2026-11-23T02:30:00+00:00</xades", b"2026-11-24T02:30:00+00:00</xades")
+    assert later != signed
+    assert xmlsec1_verify(later, agency_pair[1], tmp_path).returncode != 0
+    assert xmlsec1_verify(signed, make_pair("Another")[1], tmp_path).returncode != 0
+
+
+def test_the_signing_time_is_signed_and_read_back(agency_pair: tuple[bytes, bytes]) -> None:
+    moment = datetime(2026, 11, 23, 2, 30, 5, tzinfo=UTC)
+    verified = verify(sign(make_receipt_document(), *agency_pair, signed_at=moment), agency_pair[1])
+    assert verified.signed_at == moment
 
 
 def test_verify_reads_back_exactly_the_signed_receipt(
@@ -230,6 +275,8 @@ TAMPERING = {
     "remove_line": _remove("DLBLai/NDBLai/DSPhi/Phi"),
     "remove_signature": _remove("DSCKS/NThu/{http://www.w3.org/2000/09/xmldsig#}Signature"),
     "signature_value": _set_text(".//{*}SignatureValue", "AAAA"),
+    "signing_time": _set_text(f".//{{{XADES_NS}}}SigningTime", "2026-11-24T02:30:00+00:00"),
+    "remove_signing_time": _remove(".//{http://www.w3.org/2000/09/xmldsig#}Object"),
 }
 
 
