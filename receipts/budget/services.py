@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from payments.auth.services import Principal
 from payments.catalog.models import Agency, FeeItem, Procedure
-from payments.clock import today
+from payments.clock import business_day, today
 from payments.errors import Conflict, NotFound, ValidationFailed
+from payments.payment_requests.models import PaymentLine, PaymentRequest
+from payments.payment_requests.services import REFUND_PROVIDER
+from payments.transactions.models import PaymentTransaction, TxnState
 from payments.uow import UnitOfWork
 from receipts.budget.engine import Collection, Key, Obligation, Rule, allocate, obligations
 from receipts.budget.models import Allocation, Remittance
@@ -76,6 +79,66 @@ def collections(session: Session, agency_code: str) -> list[Collection]:
             for line in lines
             if int(line["amount"])
         )
+    return found + refunds(session, agency_code)
+
+
+def refunds(session: Session, agency_code: str) -> list[Collection]:
+    """Money paid back, as negative collections on the day it was paid back (a refund lowers
+    the obligation of the period in which it is made, DESIGN §2). A refund first returns what
+    was paid beyond the total (never receipted, never owed), then the request's lines in their
+    order."""
+    rows = session.execute(
+        select(PaymentTransaction.payment_request_id, PaymentTransaction.amount)
+        .add_columns(PaymentTransaction.occurred_at)
+        .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
+        .where(
+            PaymentRequest.agency_code == agency_code,
+            PaymentTransaction.provider == REFUND_PROVIDER,
+        )
+        .order_by(PaymentTransaction.occurred_at, PaymentTransaction.id)
+    ).all()
+    if not rows:
+        return []
+    ids = {r.payment_request_id for r in rows}
+    lines: dict[uuid.UUID, list[PaymentLine]] = {}
+    stmt = (
+        select(PaymentLine)
+        .where(PaymentLine.payment_request_id.in_(ids))
+        .order_by(PaymentLine.payment_request_id, PaymentLine.position)
+    )
+    for line in session.scalars(stmt):
+        lines.setdefault(line.payment_request_id, []).append(line)
+    applied: dict[uuid.UUID | None, int] = {
+        rid: int(total or 0)
+        for rid, total in session.execute(
+            select(PaymentTransaction.payment_request_id, func.sum(PaymentTransaction.amount))
+            .where(
+                PaymentTransaction.payment_request_id.in_(ids),
+                PaymentTransaction.state == TxnState.APPLIED,
+            )
+            .group_by(PaymentTransaction.payment_request_id)
+        )
+    }
+    totals: dict[uuid.UUID, int] = {
+        rid: total
+        for rid, total in session.execute(
+            select(PaymentRequest.id, PaymentRequest.total_amount).where(PaymentRequest.id.in_(ids))
+        )
+    }
+    excess = {rid: max(0, applied.get(rid, 0) - totals[rid]) for rid in ids}
+    returned: dict[tuple[uuid.UUID, int], int] = {}  # what earlier refunds took from each line
+    found: list[Collection] = []
+    for request_id, amount, occurred_at in rows:
+        day = business_day(occurred_at)
+        left = amount - min(amount, excess[request_id])
+        excess[request_id] -= amount - left
+        for line in lines.get(request_id, []):
+            key = (request_id, line.position)
+            take = min(left, line.amount - returned.get(key, 0))
+            if take > 0:
+                found.append(Collection(agency_code, line.fee_code, line.kind, -take, day))
+                returned[key] = returned.get(key, 0) + take
+                left -= take
     return found
 
 

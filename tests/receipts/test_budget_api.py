@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from factories import payment_request_row
+from factories import make_payment_request, pay, payment_request_row
 
 from payments.clock import VN_TZ
 from payments.http import Container
@@ -265,3 +265,62 @@ def test_the_budget_operations_are_in_the_openapi_document(api: Api) -> None:
     paths = s.get(f"{s.base_url}/api/openapi.json", timeout=10).json()["paths"]  # type: ignore[attr-defined]
     assert "get" in paths["/api/v1/agencies/{code}/obligations"]
     assert "post" in paths["/api/v1/agencies/{code}/remittances"]
+
+
+def refund(s: requests.Session, request_id: str, **body: Any) -> requests.Response:
+    return s.post(
+        f"{s.base_url}/api/v1/payment-requests/{request_id}/refunds",  # type: ignore[attr-defined]
+        json=body,
+        timeout=30,
+    )
+
+
+def test_a_refund_in_a_later_month_lowers_that_months_obligation(
+    api: Api, collections: Collections, container: Container
+) -> None:
+    collections.receipt(STP, "LLTP", "phi", 200_000, date(2026, 10, 20))
+    collections.receipt(STP, "LLTP", "phi", 200_000, date(2026, 11, 3))
+    paid = make_payment_request(container, procedure_code="1.001234")
+    assert paid["total_amount"] == 200_000
+    assert pay(container, paid) == "paid"
+    writer, reader = api(["payments:write"]), api(["receipts:read"])
+    body = {"amount": 100_000, "refunded_on": "2026-11-10", "bank_reference": "FT1", "note": "x"}
+
+    resp = refund(writer, paid["id"], **body)
+    assert resp.status_code == 201, resp.text
+    assert (resp.json()["status"], resp.json()["paid_amount"]) == ("paid", 100_000)
+    assert refund(writer, paid["id"], **body).status_code == 200  # the same refund again
+    clash = refund(writer, paid["id"], **(body | {"amount": 5}))
+    assert (clash.status_code, clash.json()["code"]) == (409, "refund-exists")
+    too_much = refund(writer, paid["id"], **(body | {"amount": 100_001, "bank_reference": "FT2"}))
+    assert (too_much.status_code, too_much.json()["code"]) == (422, "refund-exceeds-paid")
+
+    october = obligations(reader, STP, "2026-10", "2026-11-30")["lines"][0]
+    november = obligations(reader, STP, "2026-11", "2026-11-30")["lines"][0]
+    assert (october["collected"], october["owed"]) == (200_000, 30_000)
+    assert (november["collected"], november["retained"]) == (100_000, 81_000)
+    assert (november["transfers"][0]["amount"], november["owed"]) == (4_000, 15_000)
+
+    rest = refund(writer, paid["id"], **(body | {"bank_reference": "FT3"}))
+    assert (rest.json()["status"], rest.json()["paid_amount"]) == ("refunded", 0)
+    assert refund(writer, paid["id"], **(body | {"bank_reference": "FT4"})).status_code == 409
+
+
+def test_refunding_an_overpayments_excess_owes_the_budget_nothing_less(
+    api: Api, collections: Collections, container: Container
+) -> None:
+    request = make_payment_request(container, procedure_code="1.001234")
+    assert pay(container, request, 300_000) == "overpaid"
+    resp = refund(
+        api(["payments:write"]),
+        request["id"],
+        amount=150_000,
+        refunded_on="2026-11-10",
+        bank_reference="FT9",
+    )
+    assert resp.status_code == 201, resp.text
+    assert (resp.json()["status"], resp.json()["paid_amount"]) == ("paid", 150_000)
+    assert "refund_due" not in resp.json()["flags"]
+    # the 100 000 paid beyond the total went back first: only 50 000 of the fee was refunded
+    [line] = obligations(api(["receipts:read"]), STP, "2026-11", "2026-11-30")["lines"]
+    assert (line["collected"], line["owed"]) == (-50_000, -7_500)
