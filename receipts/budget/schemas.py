@@ -92,3 +92,33 @@ class RemittanceOut(Schema):
     fee_codes = fields.List(fields.String(), allow_none=True)
     settled = fields.List(fields.Nested(SettledOut))
     unallocated = fields.Integer()
+
+
+class DeclarationLineOut(Schema):
+    fee_code = fields.String()
+    fee_name = fields.String()
+    kind = fields.String()
+    chapter = fields.String(allow_none=True)
+    sub_item = fields.String(allow_none=True)
+    retained_percent = fields.String()
+    collected = fields.Integer()
+    retained = fields.Integer()
+    transfers = fields.List(fields.Nested(TransferOut))
+    owed = fields.Integer()
+
+
+class DeclarationTotalsOut(Schema):
+    collected = fields.Integer()
+    retained = fields.Integer()
+    transferred = fields.Integer()
+    owed = fields.Integer()
+
+
+class DeclarationOut(Schema):
+    form = fields.String()
+    agency_code = fields.String()
+    agency_name = fields.String()
+    tax_code = fields.String()
+    period = fields.String()
+    lines = fields.List(fields.Nested(DeclarationLineOut))
+    totals = fields.Nested(DeclarationTotalsOut)

@@ -176,7 +176,7 @@ def remitted(session: Session, agency_code: str, as_of: date | None = None) -> d
     return found
 
 
-def _agency(
+def agency_row(
     session: Session, code: str, principal: Principal | None, *, lock: bool = False
 ) -> Agency:
     if principal is not None:
@@ -201,7 +201,7 @@ def month_view(
     year, month = (int(part) for part in period.split("-"))
     on = as_of or today()
     with uow:
-        _agency(uow.session, agency_code, principal)
+        agency_row(uow.session, agency_code, principal)
         owed = ledger(uow.session, agency_code)
         paid = remitted(uow.session, agency_code, on)
     lines = [
@@ -276,7 +276,7 @@ def record_remittance(
     with uow:
         session = uow.session
         # the agency row serialises remittances: two cannot settle the same obligation
-        _agency(session, cmd.agency_code, principal, lock=True)
+        agency_row(session, cmd.agency_code, principal, lock=True)
         existing = session.scalar(
             select(Remittance).where(
                 Remittance.agency_code == cmd.agency_code,

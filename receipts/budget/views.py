@@ -5,10 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from payments.auth.models import Scope
+from payments.errors import NotFound
 from payments.http import authenticate, json_body, load, reply, uow
 from payments.openapi import Operation
 from receipts.budget import services
-from receipts.budget.schemas import ObligationQuery, ObligationsOut, RemittanceIn, RemittanceOut
+from receipts.budget.declarations import month_declaration
+from receipts.budget.schemas import (
+    PERIOD,
+    DeclarationOut,
+    ObligationQuery,
+    ObligationsOut,
+    RemittanceIn,
+    RemittanceOut,
+)
 
 bp = Blueprint("budget_api", __name__, url_prefix="/api/v1")
 
@@ -30,6 +39,16 @@ def remit(code: str) -> tuple[Response, int]:
     cmd = services.RecordRemittance(agency_code=code, **body)
     view, created = services.record_remittance(cmd, uow=uow(), principal=principal)
     return reply(RemittanceOut(), view, 201 if created else 200)
+
+
+@bp.get("/agencies/<code>/declarations/<period>")
+def declaration(code: str, period: str) -> tuple[Response, int]:
+    principal = authenticate(Scope.RECEIPTS_READ)
+    if not PERIOD.match(period):
+        # the yearly settlement (YYYY) and the documents (.xml, .pdf, .xlsx) are not built yet
+        raise NotFound("a monthly declaration is named YYYY-MM")
+    view = month_declaration(code, period, uow=uow(), principal=principal)
+    return reply(DeclarationOut(), view)
 
 
 _CODE = ("code",)
@@ -56,5 +75,14 @@ OPERATIONS: list[Operation] = [
         also_ok=(200,),
         path_params=_CODE,
         errors=(401, 403, 404, 409, 422),
+    ),
+    Operation(
+        "get",
+        "/api/v1/agencies/{code}/declarations/{period}",
+        "The monthly declaration of fees collected (period YYYY-MM), as JSON data",
+        scope="receipts:read",
+        response=DeclarationOut,
+        path_params=("code", "period"),
+        errors=(401, 403, 404),
     ),
 ]

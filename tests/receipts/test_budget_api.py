@@ -324,3 +324,28 @@ def test_refunding_an_overpayments_excess_owes_the_budget_nothing_less(
     # the 100 000 paid beyond the total went back first: only 50 000 of the fee was refunded
     [line] = obligations(api(["receipts:read"]), STP, "2026-11", "2026-11-30")["lines"]
     assert (line["collected"], line["owed"]) == (-50_000, -7_500)
+
+
+def test_the_monthly_declaration_sums_each_fees_month(api: Api, collections: Collections) -> None:
+    lines = collections.month(seed=13)
+    collections.receipt(CA, "GPLX", "le_phi", 135_000, date(2026, 12, 1))  # not November
+    s = api(["receipts:read"])
+    url = f"{s.base_url}/api/v1/agencies/{CA}/declarations"  # type: ignore[attr-defined]
+    resp = s.get(f"{url}/2026-11", timeout=30)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert (body["form"], body["period"], body["tax_code"]) == ("01/PHLP", "2026-11", "3000234567")
+    [gplx] = body["lines"]
+    november = sum(a for agency, _, a, _ in lines if agency == CA)
+    assert (gplx["fee_code"], gplx["kind"], gplx["retained_percent"]) == ("GPLX", "le_phi", "0")
+    assert gplx["collected"] == gplx["owed"] == november == body["totals"]["owed"]
+    stp = obligations(s, STP, "2026-11", "2026-11-30")["totals"]
+    declared = s.get(
+        f"{s.base_url}/api/v1/agencies/{STP}/declarations/2026-11",  # type: ignore[attr-defined]
+        timeout=30,
+    ).json()
+    assert declared["lines"][0]["retained_percent"] == "81"
+    assert declared["totals"] == {
+        k: stp[k] for k in ("collected", "retained", "transferred", "owed")
+    }
+    assert s.get(f"{url}/2026", timeout=10).status_code == 404  # the yearly settlement: not yet
