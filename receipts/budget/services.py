@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from payments.auth.services import Principal
 from payments.catalog.models import Agency, FeeItem, Procedure
 from payments.clock import business_day, today
-from payments.errors import Conflict, NotFound, ValidationFailed
+from payments.errors import Conflict, NotFound, UnknownFee, ValidationFailed
 from payments.payment_requests.models import PaymentLine, PaymentRequest
 from payments.payment_requests.services import REFUND_PROVIDER
 from payments.transactions.models import PaymentTransaction, TxnState
@@ -287,7 +287,15 @@ def record_remittance(
             if (existing.amount, existing.paid_on) != (cmd.amount, cmd.paid_on):
                 raise RemittanceExists(f"order {cmd.order_reference} is already recorded")
             return remittance_view(session, existing), False
-        owed = [ob for ob in ledger(session, cmd.agency_code) if ob.key.period_start <= cmd.paid_on]
+        fee_rules = rules(session, cmd.agency_code)
+        unknown = sorted(set(cmd.fee_codes or ()) - {code for _, code in fee_rules})
+        if unknown:
+            raise UnknownFee(f"agency {cmd.agency_code} collects no fee {', '.join(unknown)}")
+        owed = [
+            ob
+            for ob in obligations(collections(session, cmd.agency_code), fee_rules)
+            if ob.key.period_start <= cmd.paid_on
+        ]
         settled, left = allocate(
             cmd.amount, owed, remitted(session, cmd.agency_code), cmd.fee_codes
         )
