@@ -100,6 +100,12 @@ class IllegalTransition(DomainError):
     title = "Illegal state transition"
 
 
+class RefundExceedsPaid(DomainError):
+    status = 422
+    code = "refund-exceeds-paid"
+    title = "A refund may not exceed what the request has been paid"
+
+
 class CatalogInvalid(DomainError):
     status = 422
     code = "catalog-invalid"

@@ -11,12 +11,14 @@ from payments.paygov import models as paygov_models
 from payments.payment_requests import models as request_models
 from payments.transactions import models as transaction_models
 from receipts import models as receipt_models
+from receipts.budget import models as budget_models
 from reconciliation import models as reconciliation_models
 from reconciliation.console import models as console_models
 
 metadata = Base.metadata
 __all__ = [
     "auth_models",
+    "budget_models",
     "catalog_models",
     "console_models",
     "metadata",

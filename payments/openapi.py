@@ -21,6 +21,7 @@ from payments.payment_requests.schemas import (
     PaymentRequestOut,
     QuoteOut,
     QuoteQuery,
+    RefundIn,
 )
 
 
@@ -133,6 +134,18 @@ OPERATIONS: list[Operation] = [
         response=PaymentRequestOut,
         path_params=("request_id",),
         errors=(401, 403, 404, 409),
+    ),
+    Operation(
+        "post",
+        "/api/v1/payment-requests/{request_id}/refunds",
+        "Record money paid back to the payer (it lowers the budget obligation of its period)",
+        scope="payments:write",
+        body=RefundIn,
+        response=PaymentRequestOut,
+        status=201,
+        also_ok=(200,),
+        path_params=("request_id",),
+        errors=(401, 403, 404, 409, 422),
     ),
 ]
 

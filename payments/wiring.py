@@ -27,6 +27,8 @@ from payments.paygov.services import paygov_configured
 from payments.paygov.views import bp as paygov_bp
 from payments.payment_requests.services import expire_overdue
 from payments.payment_requests.views import bp as requests_bp
+from receipts.budget.views import OPERATIONS as BUDGET_OPERATIONS
+from receipts.budget.views import bp as budget_bp
 from receipts.devcert import generate_dev_pair
 from receipts.jobs import subscribers as receipt_subscribers
 from receipts.jobs import summarise_due
@@ -82,7 +84,11 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(demo_bp)
     app.register_blueprint(receipts_bp)
     app.register_blueprint(receipts_public_bp)
-    add_operations(app, [*OPERATIONS, *RECONCILIATION_OPERATIONS, *RECEIPT_OPERATIONS])
+    app.register_blueprint(budget_bp)
+    add_operations(
+        app,
+        [*OPERATIONS, *RECONCILIATION_OPERATIONS, *RECEIPT_OPERATIONS, *BUDGET_OPERATIONS],
+    )
 
 
 def jobs() -> list[Job]:

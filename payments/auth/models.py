@@ -21,6 +21,10 @@ class Scope(StrEnum):
     RECONCILIATION_WRITE = "reconciliation:write"
     CATALOG_READ = "catalog:read"
     CATALOG_WRITE = "catalog:write"
+    # remitting to the state budget (DESIGN §4.2): record remittances; obligations read with
+    # receipts:read
+    BUDGET_READ = "budget:read"
+    BUDGET_WRITE = "budget:write"
 
 
 class Role(StrEnum):

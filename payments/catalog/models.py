@@ -107,6 +107,8 @@ class FeeItem(Base):
     # DESIGN §4.3: [{"from", "to", "amount", "per"}] and a cap per line (migration 0015)
     tiers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     cap: Mapped[int | None] = mapped_column(nullable=True)
+    # DESIGN §4.3 ``budget`` (retained share, transfers, chương, tiểu mục, remit rule; 0016)
+    budget: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     procedure: Mapped[Procedure] = relationship(back_populates="fees")
 

@@ -43,6 +43,7 @@ def list_procedures(
 
 def _procedure(proc: Procedure, policies: list[PolicySpec]) -> dict[str, Any]:
     fees = [fee.to_spec() for fee in proc.fees]
+    budgets = {fee.code: fee.budget for fee in proc.fees}
     codes = {fee.code for fee in fees}
     return {
         "code": proc.code,
@@ -59,6 +60,7 @@ def _procedure(proc: Procedure, policies: list[PolicySpec]) -> dict[str, Any]:
                     for t in f.tiers
                 ],
                 "cap": f.cap,
+                "budget": budgets[f.code],
                 "legal_basis": f.legal_basis,
             }
             for f in fees

@@ -91,6 +91,62 @@ class TierIn(_Strict):
     per = fields.String(load_default="unit", validate=validate.OneOf(["unit", "tier"]))
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+PERCENT = validate.Range(min=0, max=100)
+
+
+def _percent_places(value: Decimal) -> None:
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationError("at most 2 decimal places")
+
+
+class TransferIn(_Strict):
+    to = fields.String(required=True, validate=validate.Length(1, 255))
+    percent = fields.Decimal(required=True, validate=[PERCENT, _percent_places])
+
+
+class RemitIn(_Strict):
+    every = fields.String(required=True, validate=validate.OneOf(["week", "month"]))
+    by = fields.String(load_default=None, validate=validate.OneOf(WEEKDAYS))
+    by_day = fields.Integer(load_default=None, strict=True, validate=validate.Range(1, 31))
+
+    @validates_schema
+    def _one_deadline(self, data: dict[str, Any], **_: Any) -> None:
+        weekly = data.get("every") == "week"
+        if weekly and (data.get("by") is None or data.get("by_day") is not None):
+            raise ValidationError("a weekly rule names a weekday in by (and no by_day)", "by")
+        if not weekly and (data.get("by_day") is None or data.get("by") is not None):
+            raise ValidationError("a monthly rule names a day in by_day (and no by)", "by_day")
+
+
+class BudgetIn(_Strict):
+    """DESIGN §4.3 ``budget``: what the collector keeps, transfers and remits, and when."""
+
+    retained_percent = fields.Decimal(required=True, validate=[PERCENT, _percent_places])
+    transfers = fields.List(fields.Nested(TransferIn), load_default=list)
+    chapter = fields.String(load_default=None, validate=validate.Regexp(_whole(r"\d{3}")))
+    sub_item = fields.String(load_default=None, validate=validate.Regexp(_whole(r"\d{4}")))
+    remit = fields.Nested(RemitIn, required=True)
+
+    @validates_schema
+    def _shares_fit(self, data: dict[str, Any], **_: Any) -> None:
+        shares = data.get("retained_percent", 0) + sum(
+            t["percent"] for t in data.get("transfers", [])
+        )
+        if shares > 100:
+            raise ValidationError("retained and transfers exceed 100 %", "transfers")
+
+    @post_load
+    def _as_json(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # percentages kept as exact decimal strings (the JSON column holds no Decimal)
+        data["retained_percent"] = str(data["retained_percent"])
+        data["transfers"] = [
+            {"to": t["to"], "percent": str(t["percent"])} for t in data["transfers"]
+        ]
+        data["remit"] = {k: v for k, v in data["remit"].items() if v is not None}
+        return data
+
+
 class FeeIn(_Strict):
     code = fields.String(required=True, validate=validate.Regexp(_whole(r"[A-Z0-9_.-]{1,32}")))
     name = fields.String(required=True, validate=validate.Length(1, 500))
@@ -107,6 +163,15 @@ class FeeIn(_Strict):
         validate=validate.Range(min=0, max=BIGINT_MAX),
     )
     legal_basis = fields.String(load_default="", validate=validate.Length(max=500))
+    budget = fields.Nested(BudgetIn, load_default=None, allow_none=True)
+
+    @validates_schema
+    def _le_phi_goes_whole_to_the_budget(self, data: dict[str, Any], **_: Any) -> None:
+        budget = data.get("budget")
+        if budget is None or data.get("kind") != FeeKind.LE_PHI:
+            return
+        if Decimal(budget["retained_percent"]) != 0 or budget["transfers"]:
+            raise ValidationError("a lệ phí goes whole to the budget: nothing retained", "budget")
 
     @validates_schema
     def _tiers_cover_every_quantity(self, data: dict[str, Any], **_: Any) -> None:
@@ -250,6 +315,7 @@ class FeeOut(Schema):
     tiers = fields.List(fields.Nested(TierOut))
     cap = fields.Integer(allow_none=True)
     legal_basis = fields.String()
+    budget = fields.Raw(allow_none=True)
 
 
 class PolicyOut(Schema):

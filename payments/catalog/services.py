@@ -285,6 +285,7 @@ def _upsert_procedure(uow: UnitOfWork, p: dict[str, Any]) -> int:
         fee.position, fee.name, fee.kind = pos, f["name"], f["kind"]
         fee.amount, fee.legal_basis = f["amount"], f["legal_basis"]
         fee.tiers, fee.cap = f["tiers"], f["cap"]
+        fee.budget = f.get("budget")
         fees.append(fee)
     proc.fees = fees  # fees no longer listed are orphans and go
     uow.session.add(proc)

@@ -137,6 +137,15 @@ class VietQROut(Schema):
     svg_url = fields.String()
 
 
+class RefundIn(Schema):
+    """``POST /payment-requests/{id}/refunds`` (DESIGN §4.2): money paid back to the payer."""
+
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    refunded_on = fields.Date(required=True)
+    bank_reference = fields.String(required=True, validate=validate.Length(1, 128))
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
 class TransactionOut(Schema):
     id = fields.Integer()
     provider = fields.String()

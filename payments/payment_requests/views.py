@@ -16,6 +16,7 @@ from payments.payment_requests.schemas import (
     PaymentRequestOut,
     QuoteOut,
     QuoteQuery,
+    RefundIn,
 )
 
 bp = Blueprint("payment_requests_api", __name__, url_prefix="/api/v1")
@@ -84,6 +85,20 @@ def cancel(request_id: str) -> tuple[Response, int]:
         extensions=view_extensions(),
     )
     return reply(REQUEST_OUT, view)
+
+
+@bp.post("/payment-requests/<request_id>/refunds")
+def refund(request_id: str) -> tuple[Response, int]:
+    principal = authenticate(Scope.PAYMENTS_WRITE)
+    body = load(RefundIn(), json_body())
+    view, created = services.refund_payment_request(
+        services.RecordRefund(request_id=request_id, **body),
+        uow=uow(),
+        settings=settings(),
+        principal=principal,
+        extensions=view_extensions(),
+    )
+    return reply(REQUEST_OUT, view, 201 if created else 200)
 
 
 @bp.get("/fees/quote")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+from payments.errors import IllegalTransition, RefundExceedsPaid
 from payments.payment_requests.models import RequestStatus as S
 from payments.payment_requests.state import LATE, SETTLED, check, status_for_amount
 from payments.transactions.models import Flag, TxnState
@@ -22,6 +23,7 @@ class Move(StrEnum):
     CREDIT = "credit"  # money in for the request: a payment, a statement credit, an officer's link
     VOID = "void"  # a POS void before its batch settles takes a credit back
     MARK_REFUND = "mark_refund"  # an officer marks the request's money for refund
+    REFUND = "refund"  # money paid back to the payer (recorded by an officer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +61,13 @@ def decide(
     request through the state table (IllegalTransition for a move it forbids); money for a
     request paid already is a duplicate payment, money beyond the total an overpayment, both
     refund-due. A reference corrected from one wrong digit is flagged on both. A void takes its
-    amount back (a reversal move). Marking for refund flags the request refund-due.
+    amount back (a reversal move). Marking for refund flags the request refund-due. A refund
+    pays back part or all of a settled request's money (``_refund``).
     """
     if move == Move.VOID:
         return _void(before, amount)
+    if move == Move.REFUND:
+        return _refund(before, amount)
     if move == Move.MARK_REFUND:
         return Decision(_flagged(before, Flag.REFUND_DUE), TxnState.RECORDED, (), None)
     corrected: tuple[str, ...] = (Flag.REFERENCE_CORRECTED,) if reference_corrected else ()
@@ -93,6 +98,25 @@ def _void(before: Standing, amount: int) -> Decision:
     moved = check(S(before.status), target, reversal=True)
     after = Standing(target, before.due, paid, before.flags, before.version + moved)
     return Decision(after, TxnState.RECORDED, (), "payment_request.reversed" if moved else None)
+
+
+def _refund(before: Standing, amount: int) -> Decision:
+    """Money paid back: all of it refunds the request; the excess of an overpaid one leaves it
+    paid; less than the total (a reduction learnt late) leaves it settled as paid. Nothing is
+    left to refund once no more than the total is kept."""
+    if before.status not in SETTLED:
+        raise IllegalTransition(f"a {before.status} request has no applied money to refund")
+    if not 0 < amount <= before.paid:
+        raise RefundExceedsPaid(f"{amount} đồng is not within the {before.paid} đồng paid")
+    paid = before.paid - amount
+    target = S.REFUNDED if paid == 0 else S.OVERPAID if paid > before.due else S.PAID
+    check(S(before.status), target)  # IllegalTransition for a move the table forbids
+    flags = before.flags
+    if target != S.OVERPAID:
+        flags = tuple(f for f in before.flags if f != Flag.REFUND_DUE)
+    # the version moves even when the status does not: the paid amount did
+    after = Standing(target, before.due, paid, flags, before.version + 1)
+    return Decision(after, TxnState.RECORDED, (), "payment_request.refunded")
 
 
 def _flagged(before: Standing, *flags: str) -> Standing:

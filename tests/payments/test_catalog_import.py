@@ -255,6 +255,25 @@ BAD_DOCUMENTS: list[Any] = [
     pytest.param(mutate(("payer_categories", 0, "code"), "Student!"),
                  "payer_categories[0] (Student!)", "code", "pattern",
                  id="a payer category code that is not a code"),
+    # remitting to the state budget (DESIGN §4.3 budget)
+    pytest.param(mutate(("procedures", 0, "fees", 0, "budget", "retained_percent"), 101),
+                 "procedures[0] (1.001234)", "fees.0.budget.retained_percent", "less",
+                 id="a retained share above 100 percent"),
+    pytest.param(mutate(("procedures", 0, "fees", 0, "budget", "retained_percent"), 97),
+                 "procedures[0] (1.001234)", "fees.0.budget.transfers", "exceed",
+                 id="retained and transfers above 100 percent"),
+    pytest.param(mutate(("procedures", 3, "fees", 0, "budget", "retained_percent"), 10),
+                 "procedures[3] (1.012345)", "fees.0.budget", "lệ phí",
+                 id="a lệ phí that retains a share"),
+    pytest.param(mutate(("procedures", 3, "fees", 0, "budget", "remit"), {"every": "week"}),
+                 "procedures[3] (1.012345)", "fees.0.budget.remit.by", "weekday",
+                 id="a weekly remittance rule without its weekday"),
+    pytest.param(mutate(("procedures", 0, "fees", 0, "budget", "remit", "by_day"), 32),
+                 "procedures[0] (1.001234)", "fees.0.budget.remit.by_day", "less",
+                 id="a monthly remittance rule on day 32"),
+    pytest.param(mutate(("procedures", 0, "fees", 0, "budget", "chapter"), "41"),
+                 "procedures[0] (1.001234)", "fees.0.budget.chapter", "pattern",
+                 id="a budget chapter that is not three digits"),
 ]
 # fmt: on
 
@@ -573,3 +592,24 @@ def test_a_fee_with_tiers_may_leave_out_its_amount(
     done = import_file(container.engine, settings, tmp_path, document)
     assert done.returncode == 0, done.stderr
     assert fee_amount(container, "CTBS") == 2_000
+
+
+def test_each_fees_budget_rule_survives_the_database_and_is_read_back(
+    api: Api, container: Container
+) -> None:
+    with container.uow() as uow:
+        lltp = uow.session.scalars(select(FeeItem).where(FeeItem.code == "LLTP")).one()
+        # TT 244/2016 Điều 7: 81 % retained, 4 % to the national LLTP centre, 15 % to the budget
+        assert lltp.budget == {
+            "retained_percent": "81",
+            "transfers": [{"to": "Trung tâm Lý lịch tư pháp quốc gia", "percent": "4"}],
+            "chapter": None,
+            "sub_item": None,
+            "remit": {"every": "month", "by_day": 5},
+        }
+    s = api(["payments:read"])
+    resp = s.get(f"{s.base_url}/api/v1/procedures", timeout=10)
+    assert resp.status_code == 200, resp.text
+    fees = {f["code"]: f for p in resp.json()["items"] for f in p["fees"]}
+    assert fees["GPLX"]["budget"]["remit"] == {"every": "week", "by": "thursday"}
+    assert fees["HC"]["budget"] is None  # no rule: everything to the budget, by the 5th

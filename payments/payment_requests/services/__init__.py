@@ -8,9 +8,12 @@ from payments.payment_requests.services.creating import (
     create_payment_request,
 )
 from payments.payment_requests.services.lifecycle import (
+    REFUND_PROVIDER,
+    RecordRefund,
     cancel_payment_request,
     event_payload,
     expire_overdue,
+    refund_payment_request,
 )
 from payments.payment_requests.services.payloads import (
     PAYLOAD_BUILDERS,
@@ -31,11 +34,13 @@ from payments.payment_requests.services.reading import (
 
 __all__ = [
     "PAYLOAD_BUILDERS",
+    "REFUND_PROVIDER",
     "UNSET",
     "Account",
     "CreatePaymentRequest",
     "Payer",
     "PayloadBuilder",
+    "RecordRefund",
     "Unset",
     "ViewExtension",
     "body_hash",
@@ -50,6 +55,7 @@ __all__ = [
     "qr_account_number",
     "quote",
     "quote_view",
+    "refund_payment_request",
     "request_payload",
     "transfer_payload",
 ]

@@ -4,15 +4,17 @@ about a request."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payments.auth.services import Principal
-from payments.clock import utcnow
+from payments.clock import day_bounds, today, utcnow
 from payments.config import Settings
+from payments.errors import Conflict, ValidationFailed
 from payments.outbox.services import emit
 from payments.payment_requests.models import (
     AnyRequest,
@@ -22,6 +24,7 @@ from payments.payment_requests.models import (
 from payments.payment_requests.services.reading import ViewExtension, load_request, present
 from payments.payment_requests.state import transition
 from payments.transactions import ledger
+from payments.transactions.models import PaymentTransaction, TxnState
 from payments.uow import UnitOfWork
 
 
@@ -48,6 +51,76 @@ def cancel_payment_request(
         view = present(uow.session, [request], settings, extensions=extensions)[0]
         uow.commit()
         return view
+
+
+# the provider name of refunds in payment_transactions: the bank reference is unique among them
+REFUND_PROVIDER = "refund"
+
+
+class RefundExists(Conflict):
+    code = "refund-exists"
+    title = "Another refund already carries this bank reference"
+
+
+@dataclass(frozen=True)
+class RecordRefund:
+    request_id: str
+    amount: int
+    refunded_on: date
+    bank_reference: str
+    note: str = ""
+
+
+def refund_payment_request(
+    cmd: RecordRefund,
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    principal: Principal | None,
+    extensions: Sequence[ViewExtension] = (),
+) -> tuple[dict[str, Any], bool]:
+    """Record money paid back to the payer, as ``ledger.decide`` rules: ``(view, created)``.
+    The same bank reference again for the same request and amount is the same refund."""
+    if cmd.refunded_on > today():
+        raise ValidationFailed({"refunded_on": ["is in the future"]})
+    with uow:
+        session = uow.session
+        request = _lock(session, cmd.request_id, principal)
+        known = session.scalar(
+            select(PaymentTransaction).where(
+                PaymentTransaction.provider == REFUND_PROVIDER,
+                PaymentTransaction.provider_txn_id == cmd.bank_reference,
+            )
+        )
+        if known is not None:
+            if (known.payment_request_id, known.amount) != (request.id, cmd.amount):
+                raise RefundExists(f"refund {cmd.bank_reference} is already recorded")
+            return present(session, [request], settings, extensions=extensions)[0], False
+        decision = ledger.decide(ledger.Move.REFUND, ledger.standing(request), cmd.amount)
+        session.add(
+            PaymentTransaction(
+                provider=REFUND_PROVIDER,
+                provider_txn_id=cmd.bank_reference,
+                payment_request_id=request.id,
+                account_id=request.account_id,
+                kind="refund",
+                state=TxnState.RECORDED,
+                amount=cmd.amount,
+                occurred_at=day_bounds(cmd.refunded_on)[0],
+                reference=request.reference,
+                memo=cmd.note or None,
+                payer_name=request.payer_name,
+                details={"refunded_on": cmd.refunded_on.isoformat(), "note": cmd.note},
+            )
+        )
+        ledger.settle(request, decision.after)
+        if decision.topic is not None:
+            payload = ledger.event_payload(request, decision.after)
+            emit(session, decision.topic, str(request.id), payload)
+        session.flush()
+        view = present(session, [request], settings, extensions=extensions)[0]
+        uow.commit()
+        return view, True
 
 
 def _lock(session: Session, request_id: str, principal: Principal | None) -> PaymentRequest:

@@ -1,0 +1,124 @@
+"""Wire format of obligations and remittances (DESIGN §4.2 "Remitting to the budget")."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, fields, validate
+
+from payments.money import BIGINT_MAX
+
+PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])\Z", re.ASCII)
+
+
+class ObligationQuery(Schema):
+    period = fields.String(required=True, validate=validate.Regexp(PERIOD, error="must be YYYY-MM"))
+    # the day overdue items and remittances are read at (default: today in Việt Nam)
+    as_of = fields.Date(load_default=None)
+
+
+class TransferOut(Schema):
+    to = fields.String()
+    amount = fields.Integer()
+
+
+class ObligationLineOut(Schema):
+    fee_code = fields.String()
+    kind = fields.String()
+    period = fields.String()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    collected = fields.Integer()
+    retained = fields.Integer()
+    transfers = fields.List(fields.Nested(TransferOut))
+    owed = fields.Integer()
+    remitted = fields.Integer()
+    outstanding = fields.Integer()
+    due_on = fields.Date()
+
+
+class TotalsOut(Schema):
+    collected = fields.Integer()
+    retained = fields.Integer()
+    transferred = fields.Integer()
+    owed = fields.Integer()
+    remitted = fields.Integer()
+    outstanding = fields.Integer()
+
+
+class OverdueOut(Schema):
+    fee_code = fields.String()
+    period = fields.String()
+    amount = fields.Integer()
+    due_on = fields.Date()
+
+
+class ObligationsOut(Schema):
+    agency_code = fields.String()
+    period = fields.String()
+    as_of = fields.Date()
+    lines = fields.List(fields.Nested(ObligationLineOut))
+    totals = fields.Nested(TotalsOut)
+    overdue = fields.List(fields.Nested(OverdueOut))
+
+
+class RemittanceIn(Schema):
+    amount = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=BIGINT_MAX)
+    )
+    paid_on = fields.Date(required=True)
+    order_reference = fields.String(required=True, validate=validate.Length(1, 64))
+    fee_codes = fields.List(
+        fields.String(validate=validate.Length(1, 32)),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1),
+    )
+
+
+class SettledOut(Schema):
+    fee_code = fields.String()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    amount = fields.Integer()
+
+
+class RemittanceOut(Schema):
+    id = fields.UUID()
+    agency_code = fields.String()
+    amount = fields.Integer()
+    paid_on = fields.Date()
+    order_reference = fields.String()
+    fee_codes = fields.List(fields.String(), allow_none=True)
+    settled = fields.List(fields.Nested(SettledOut))
+    unallocated = fields.Integer()
+
+
+class DeclarationLineOut(Schema):
+    fee_code = fields.String()
+    fee_name = fields.String()
+    kind = fields.String()
+    chapter = fields.String(allow_none=True)
+    sub_item = fields.String(allow_none=True)
+    retained_percent = fields.String()
+    collected = fields.Integer()
+    retained = fields.Integer()
+    transfers = fields.List(fields.Nested(TransferOut))
+    owed = fields.Integer()
+
+
+class DeclarationTotalsOut(Schema):
+    collected = fields.Integer()
+    retained = fields.Integer()
+    transferred = fields.Integer()
+    owed = fields.Integer()
+
+
+class DeclarationOut(Schema):
+    form = fields.String()
+    agency_code = fields.String()
+    agency_name = fields.String()
+    tax_code = fields.String()
+    period = fields.String()
+    lines = fields.List(fields.Nested(DeclarationLineOut))
+    totals = fields.Nested(DeclarationTotalsOut)
