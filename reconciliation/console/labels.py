@@ -12,18 +12,21 @@ import re
 from typing import Any
 
 from payments.checkout.services import PAYER_CATEGORIES
+from payments.payment_requests.models import RequestStatus
+from payments.transactions.models import AttemptStatus, TxnState
 
 Pair = tuple[str, str]  # (vi, en)
 
+# families keyed by a state enum take their codes from it (StrEnum members are their strings)
 LABELS: dict[str, dict[str, Pair]] = {
     "request_status": {
-        "pending": ("Chờ thanh toán", "Pending"),
-        "partially_paid": ("Thanh toán một phần", "Partially paid"),
-        "paid": ("Đã thanh toán", "Paid"),
-        "overpaid": ("Nộp thừa", "Overpaid"),
-        "expired": ("Hết hạn", "Expired"),
-        "cancelled": ("Đã hủy", "Cancelled"),
-        "refunded": ("Đã hoàn tiền", "Refunded"),
+        RequestStatus.PENDING: ("Chờ thanh toán", "Pending"),
+        RequestStatus.PARTIALLY_PAID: ("Thanh toán một phần", "Partially paid"),
+        RequestStatus.PAID: ("Đã thanh toán", "Paid"),
+        RequestStatus.OVERPAID: ("Nộp thừa", "Overpaid"),
+        RequestStatus.EXPIRED: ("Hết hạn", "Expired"),
+        RequestStatus.CANCELLED: ("Đã hủy", "Cancelled"),
+        RequestStatus.REFUNDED: ("Đã hoàn tiền", "Refunded"),
     },
     "provider": {
         "bank": ("Chuyển khoản VietQR", "VietQR transfer"),
@@ -33,17 +36,17 @@ LABELS: dict[str, dict[str, Pair]] = {
         "bank_transfer": ("Chuyển khoản ngân hàng", "Bank transfer"),
     },
     "txn_state": {
-        "applied": ("Đã ghi nhận", "Applied"),
-        "reversed": ("Đã đảo", "Reversed"),
-        "unmatched": ("Chưa khớp yêu cầu", "Unmatched"),
-        "recorded": ("Đã lưu", "Recorded"),
-        "pending": ("Đang chờ", "Pending"),
-        "failed": ("Thất bại", "Failed"),
+        TxnState.APPLIED: ("Đã ghi nhận", "Applied"),
+        TxnState.REVERSED: ("Đã đảo", "Reversed"),
+        TxnState.UNMATCHED: ("Chưa khớp yêu cầu", "Unmatched"),
+        TxnState.RECORDED: ("Đã lưu", "Recorded"),
+        TxnState.PENDING: ("Đang chờ", "Pending"),
+        TxnState.FAILED: ("Thất bại", "Failed"),
     },
-    "attempt_status": {  # a national-portal payment attempt (payments.transactions.AttemptStatus)
-        "pending": ("Đang chờ kết quả", "Pending"),
-        "paid": ("Đã thanh toán", "Paid"),
-        "failed": ("Không thành công", "Failed"),
+    "attempt_status": {  # a national-portal payment attempt
+        AttemptStatus.PENDING: ("Đang chờ kết quả", "Pending"),
+        AttemptStatus.PAID: ("Đã thanh toán", "Paid"),
+        AttemptStatus.FAILED: ("Không thành công", "Failed"),
     },
     "txn_kind": {
         "payment": ("Thanh toán", "Payment"),

@@ -3,16 +3,17 @@ whatever the client put in the request line."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from gunicorn import glogging
 from gunicorn.config import Config
 
-from payments import gunicorn_conf
 from payments.ops.access_log import ACCESS_LOG_FORMAT, JsonAccessLogger
 
 
@@ -52,7 +53,13 @@ def exchange(uri: str) -> tuple[Any, Any, dict[str, Any], timedelta]:
     return resp, req, environ, timedelta(seconds=1, microseconds=234_567)
 
 
-def test_production_settings_use_the_json_logger() -> None:
+def test_production_settings_use_the_json_logger(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # importing the config sets PROMETHEUS_MULTIPROC_DIR when unset; this process's later
+    # /metrics would then read counters from an empty folder: give it one that goes with the test
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    gunicorn_conf = importlib.import_module("payments.gunicorn_conf")
     assert gunicorn_conf.logger_class is JsonAccessLogger
     assert gunicorn_conf.access_log_format == ACCESS_LOG_FORMAT
 
