@@ -21,6 +21,7 @@ from payments.checkout import services
 from payments.errors import NotFound
 from payments.http import problem, settings, uow, view_extensions
 from payments.money import vnd
+from payments.payment_requests.models import RequestStatus
 
 bp = Blueprint("checkout", __name__, template_folder="templates")
 STATIC = Path(__file__).parent / "static"
@@ -105,7 +106,8 @@ def _image(image: services.QrImageView) -> Response:
 
 
 def _helpers() -> dict[str, Any]:
-    return {"asset": asset, "vnd": vnd}
+    # the template names states by the enum, never by a literal of its own
+    return {"asset": asset, "vnd": vnd, "S": RequestStatus}
 
 
 @cache

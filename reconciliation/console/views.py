@@ -16,6 +16,7 @@ from payments.clock import VN_TZ, as_utc, today
 from payments.errors import DomainError, TooManyAttempts, Unauthorized, ValidationFailed
 from payments.http import load, uow
 from payments.money import vnd as money_format
+from payments.payment_requests.models import RequestStatus
 from reconciliation import importing, runs
 from reconciliation.console import bulk, labels, record_views, services, undo
 from reconciliation.console.auth import (
@@ -63,6 +64,12 @@ def _harden(response: Response) -> Response:
 
 
 RESOLVE_FIELDS = ("action", "payment_request_id", "note")
+
+
+@bp.context_processor
+def _request_statuses() -> dict[str, Any]:
+    # the request-status filter lists the states of the one enum
+    return {"request_statuses": list(RequestStatus)}
 
 
 @bp.app_template_filter("vnd")

@@ -102,3 +102,16 @@ def test_an_officer_never_sees_another_agencys_requests(api: Any, live_server: A
     admin, _ = sign_in(live_server.url, "boss")
     everything = admin.get(f"{live_server.url}/console/payment-requests", timeout=10).text
     assert "OURS-1" in everything and "THEIRS-1" in everything
+
+
+def test_the_request_list_filters_by_every_status_of_the_state_enum(
+    live_server: Any, catalog: Any
+) -> None:
+    from payments.payment_requests.models import RequestStatus
+
+    make_user(live_server.container, "ketoan")
+    s, _ = sign_in(live_server.url, "ketoan")
+    listing = s.get(f"{live_server.url}/console/payment-requests", timeout=10).text
+    offered = [status for status in RequestStatus if f'<option value="{status}"' in listing]
+    assert offered == list(RequestStatus)
+    assert ">Thanh toán một phần</option>" in listing  # in words, never the code
