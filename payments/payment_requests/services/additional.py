@@ -4,7 +4,6 @@ money is decided here and in the ledger, nowhere else."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -12,18 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payments.catalog.models import BeneficiaryAccount, FeeItem
-from payments.clock import business_day, utcnow
+from payments.clock import utcnow
 from payments.config import Settings
 from payments.errors import NotFound, UnknownFee, ValidationFailed
 from payments.payment_requests.models import (
     IdempotencyRecord,
     PaymentLine,
     PaymentRequest,
-    RequestStatus,
 )
-from payments.payment_requests.services.creating import body_hash
+from payments.payment_requests.services.creating import body_hash, pending_request
 from payments.payment_requests.services.payloads import PAYLOAD_BUILDERS
-from payments.reference import new_reference
 from payments.transactions import ledger
 from payments.transactions.ledger import Move
 
@@ -76,17 +73,16 @@ def create_additional_request(
             )
     now = utcnow()
     request_id = uuid.uuid4()
-    request = PaymentRequest(
-        id=request_id,
-        reference=new_reference(),
-        checkout_token=secrets.token_urlsafe(24),
+    request = pending_request(
+        request_id,
+        now,
+        settings,
         dossier_code=original.dossier_code,
         procedure_code=original.procedure_code,
         agency_code=original.agency_code,
         account_id=original.account_id,
         channel=original.channel,
         submitted_at=now,
-        quote_date=business_day(now),
         payer_name=original.payer_name,
         payer_id_number=original.payer_id_number,
         payer_phone=original.payer_phone,
@@ -95,16 +91,8 @@ def create_additional_request(
         payer_category=original.payer_category,
         payer_categories=original.payer_categories,
         total_amount=sum(line.amount for line in lines),
-        paid_amount=0,
-        status=RequestStatus.PENDING,
         callback_url=original.callback_url,
         client_id=original.client_id,
-        flags=[],
-        expires_at=now + settings.request_ttl,
-        created_at=now,
-        updated_at=now,
-        vietqr_payload="",
-        version=1,
     )
     request.lines = [
         _line(request_id, pos, fees[line.fee_code], line) for pos, line in enumerate(lines)
