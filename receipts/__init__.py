@@ -40,8 +40,9 @@ Decisions where the law and the issue are silent:
 - Kind and payment method are written in Vietnamese words (``receipts.vocabulary``).
 - A replacement takes the next number of the *current* year's series and may correct the payer,
   the fee lines and the amounts (TT 91 Điều 20). The difference is stated on the replacement
-  (``money_consequence``: refund due / additional payment due) and announced on the outbox
-  (``receipt.amount_corrected``); deciding what happens to money is payments' business.
+  (``money_consequence``: refund due / additional payment due, with the request concerned) and
+  announced on the outbox (``receipt.amount_corrected``); payments' public services act on it
+  (an additional request for the difference, or the paid request flagged refund-due).
 - An error notice (Mẫu 04/SS-CTĐT) is stored against the receipt and sent to the tax authority
   through the outbox; its status is on the notice.
 - The summary (Mẫu 01/TH-BLĐT, ``receipts.summaries``) is sent the same day: the day so far at

@@ -31,7 +31,7 @@ from receipts.errors import TaxAuthorityNotAccepted
 from receipts.models import Receipt, ReceiptErrorNotice, ReceiptSummary, TaxStatus
 from receipts.services import ISSUED_TOPIC, Clock, issue_for_request
 from receipts.services.corrections import NOTICE_TOPIC
-from receipts.signers import signing_problem
+from receipts.signers import agencies_unable_to_sign
 from receipts.summaries import (
     SUMMARY_TOPIC,
     sign_summary,
@@ -265,12 +265,7 @@ def pending_tax(
         ]
         unsummarised = _unsummarised_days(s, business_day(moment))
         agencies = list(s.scalars(select(Agency.code).order_by(Agency.code)))
-    unable: dict[str, str] = {}
-    if settings is not None:
-        for code in agencies:
-            problem = signing_problem(settings, code)
-            if problem is not None:
-                unable[code] = problem
+    unable = agencies_unable_to_sign(settings, agencies) if settings is not None else {}
     return {
         "notices": notices,
         "agencies_unable_to_sign": unable,

@@ -14,6 +14,7 @@ with a ``pkcs11`` URI is reported as unable to sign rather than silently using a
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -61,6 +62,12 @@ def signing_problem(settings: Settings, agency_code: str) -> str | None:
     except ReceiptsNotConfigured as exc:
         return exc.detail
     return None
+
+
+def agencies_unable_to_sign(settings: Settings, agency_codes: Iterable[str]) -> dict[str, str]:
+    """Of ``agency_codes``, those that cannot sign receipts now, each with why."""
+    problems = {code: signing_problem(settings, code) for code in agency_codes}
+    return {code: problem for code, problem in problems.items() if problem is not None}
 
 
 def signer_entries(path: str) -> dict[str, dict[str, str]]:

@@ -158,7 +158,8 @@ OPERATIONS: list[Operation] = [
         "post",
         "/api/v1/receipts/{receipt_id}/replace",
         "Issue a replacement receipt (thay thế) correcting payer details, fee lines or "
-        "amounts; money_consequence states a refund due or an additional payment due",
+        "amounts; money_consequence states a refund due (the request flagged refund_due) or an "
+        "additional payment due (a new request for the difference, payment_request_id)",
         scope="receipts:write",
         body=ReplaceIn,
         response=ReceiptOut,

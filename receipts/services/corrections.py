@@ -14,6 +14,11 @@ from payments.config import Settings
 from payments.errors import NotFound, UnknownFee, ValidationFailed
 from payments.outbox.services import emit
 from payments.payment_requests.models import PaymentRequest
+from payments.payment_requests.services import (
+    AdditionalLine,
+    create_additional_request,
+    mark_refund_due,
+)
 from payments.uow import UnitOfWork
 from receipts.document import (
     ReceiptKind,
@@ -72,8 +77,10 @@ def replace_receipt(
     marked replaced (TT 91/2026 Điều 20: a wrong amount, fee or tax code is corrected by a
     replacement). With ``lines`` the replacement carries the corrected fee lines, and its
     ``money_consequence`` says what the difference means: a refund due to the payer or an
-    additional payment due. This package decides nothing about money: the consequence is
-    announced (outbox ``receipt.amount_corrected``) for payments to act on."""
+    additional payment due; payments acts on it in the same transaction (``act_on_money``: an
+    additional request for the difference, or the paid request flagged refund-due) and the
+    consequence names that request; it is announced on the outbox (``receipt.amount_corrected``).
+    """
     if not any((cmd.payer_name, cmd.payer_address, cmd.payer_id_number, cmd.lines)):
         raise ValidationFailed({"payer": ["give at least one corrected field or the lines"]})
     with uow:
@@ -104,19 +111,22 @@ def replace_receipt(
         original.status = ReceiptStatus.REPLACED
         original.replaced_by_id = replacement.id
         if cmd.lines:
-            replacement.money_consequence = money_consequence(
-                original.total_amount, replacement.total_amount
+            consequence = money_consequence(original.total_amount, replacement.total_amount)
+            consequence.update(
+                act_on_money(uow.session, request, original, replacement, settings, consequence)
             )
+            replacement.money_consequence = consequence
             emit(
                 uow.session,
                 AMOUNT_CORRECTED_TOPIC,
                 str(request.id),
                 {
+                    **consequence,
                     "payment_request_id": str(request.id),
                     "dossier_code": request.dossier_code,
                     "original_receipt_id": str(original.id),
                     "replacement_receipt_id": str(replacement.id),
-                    **replacement.money_consequence,
+                    "money_consequence": consequence,
                 },
             )
         view = receipt_view(uow.session, replacement, settings)
@@ -177,6 +187,53 @@ def money_consequence(original_total: int, corrected_total: int) -> dict[str, An
         "original_total": original_total,
         "corrected_total": corrected_total,
     }
+
+
+def act_on_money(
+    session: Session,
+    request: PaymentRequest,
+    original: Receipt,
+    replacement: Receipt,
+    settings: Settings,
+    consequence: dict[str, Any],
+) -> dict[str, Any]:
+    """Hand the consequence to payments: more due raises an additional request for the
+    difference (once per replacement), less due flags the paid request refund-due. Returns the
+    request the consequence concerns."""
+    if consequence["kind"] == "additional_payment_due":
+        additional = create_additional_request(
+            session,
+            request.id,
+            difference_lines(original.lines, replacement.lines, consequence["amount"]),
+            key=f"receipt-replacement:{replacement.id}",
+            settings=settings,
+        )
+        return {"payment_request_id": str(additional.id), "reference": additional.reference}
+    if consequence["kind"] == "refund_due":
+        mark_refund_due(session, request.id)
+        return {"payment_request_id": str(request.id), "reference": request.reference}
+    return {}
+
+
+def difference_lines(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], amount: int
+) -> tuple[AdditionalLine, ...]:
+    """The fee lines of ``amount`` đồng more due, one per fee whose amount rose (by the rise);
+    when another fee went down, the net difference on the fee that rose most."""
+    old: dict[str, int] = {}
+    new: dict[str, int] = {}
+    for lines, into in ((before, old), (after, new)):
+        for x in lines:
+            into[x["fee_code"]] = into.get(x["fee_code"], 0) + x["amount"]
+    rises = [
+        AdditionalLine(code, 1, total - old.get(code, 0))
+        for code, total in new.items()
+        if total > old.get(code, 0)
+    ]
+    if sum(line.amount for line in rises) == amount:
+        return tuple(rises)
+    top = max(rises, key=lambda line: line.amount)
+    return (AdditionalLine(top.fee_code, 1, amount),)
 
 
 def record_error_notice(

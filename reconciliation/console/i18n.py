@@ -136,6 +136,14 @@ PHRASES: dict[str, dict[str, str]] = {
         "vi": "Biên lai chờ cơ quan thuế chấp nhận",
         "en": "Receipts awaiting the tax authority",
     },
+    "unable_to_sign": {
+        "vi": "Cơ quan chưa ký được biên lai",
+        "en": "Agencies that cannot sign receipts",
+    },
+    "unable_to_sign_why": {
+        "vi": "thiếu chứng thư số hoặc khóa ký (biên lai chưa được lập)",
+        "en": "no signing certificate or key (receipts are not issued)",
+    },
     "open_exceptions_by_age": {"vi": "Chênh lệch còn mở theo tuổi", "en": "Open exceptions by age"},
     "age_0_1": {"vi": "0–1 ngày", "en": "0–1 days"},
     "age_2_7": {"vi": "2–7 ngày", "en": "2–7 days"},

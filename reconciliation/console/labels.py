@@ -14,6 +14,7 @@ from typing import Any
 from payments.checkout.services import PAYER_CATEGORIES
 from payments.payment_requests.models import RequestStatus
 from payments.transactions.models import AttemptStatus, TxnState
+from receipts.models import TaxStatus
 
 Pair = tuple[str, str]  # (vi, en)
 
@@ -173,6 +174,10 @@ LABELS: dict[str, dict[str, Pair]] = {
         "pending": ("Chờ chấp nhận", "Pending"),
         "accepted": ("Đã chấp nhận", "Accepted"),
         "rejected": ("Bị từ chối", "Rejected"),
+    },
+    "notice_tax_status": {  # a Mẫu 04/SS-CTĐT error notice at the tax authority
+        TaxStatus.PENDING: ("Đang gửi cơ quan thuế", "Being sent to the tax authority"),
+        TaxStatus.ACCEPTED: ("Cơ quan thuế đã tiếp nhận", "Received by the tax authority"),
     },
     "day_state": {
         "no_statement": ("Chưa có sao kê", "No statement"),

@@ -14,7 +14,7 @@ from payments.auth.models import Role
 from payments.auth.services import authenticate_user
 from payments.clock import VN_TZ, as_utc, today
 from payments.errors import DomainError, TooManyAttempts, Unauthorized, ValidationFailed
-from payments.http import load, uow
+from payments.http import load, settings, uow
 from payments.money import vnd as money_format
 from payments.payment_requests.models import RequestStatus
 from reconciliation import importing, runs
@@ -174,7 +174,7 @@ def logout() -> Response:
 @bp.get("/")
 @login_required
 def dashboard() -> str:
-    board = services.dashboard(agency_scope(), today(), uow=uow())
+    board = services.dashboard(agency_scope(), today(), uow=uow(), settings=settings())
     return render_template("console/dashboard.html", board=board)
 
 

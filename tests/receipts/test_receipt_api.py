@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from payments.config import Settings
 from payments.outbox.models import OutboxEvent
-from payments.payment_requests.services import Payer
+from payments.payment_requests.services import AdditionalLine, Payer, create_additional_request
 from receipts.services import AMOUNT_CORRECTED_TOPIC
 
 
@@ -263,7 +263,8 @@ def test_an_amount_replacement_makes_the_money_consequence_explicit(
     replacement = resp.json()
     assert (replacement["number"], replacement["total_amount"]) == (2, total)
     assert replacement["lines"][0]["quantity"] == lines[0].get("quantity", 1)
-    assert replacement["money_consequence"] == {
+    consequence = replacement["money_consequence"]
+    assert {k: consequence[k] for k in ("kind", "amount", "original_total", "corrected_total")} == {
         "kind": kind,
         "amount": amount,
         "original_total": 200_000,
@@ -275,8 +276,55 @@ def test_an_amount_replacement_makes_the_money_consequence_explicit(
         kind,
         amount,
     )
+    assert event["money_consequence"] == consequence
     again = s.get(f"{s.base_url}/api/v1/receipts/{original['id']}").json()
     assert again["status"] == "replaced" and again["replaced_by"] == replacement["id"]
+    # replaying the same call is refused: the money consequence happens once
+    replay = s.post(
+        f"{s.base_url}/api/v1/receipts/{original['id']}/replace",
+        json={"lines": lines, "reason": "Sai số tiền"},
+    )
+    assert replay.status_code == 409, replay.text
+    payments = api(scopes=["payments:read", "payments:write"])
+    requests_of = payments.get(
+        f"{s.base_url}/api/v1/payment-requests", params={"dossier_code": paid["dossier_code"]}
+    ).json()["items"]
+    before = payments.get(f"{s.base_url}/api/v1/payment-requests/{paid['id']}").json()
+    if kind == "refund_due":
+        assert consequence["payment_request_id"] == paid["id"]
+        assert [r["id"] for r in requests_of] == [paid["id"]]
+        assert "refund_due" in before["flags"] and before["status"] == "paid"
+        return
+    # one new pending request for the difference, same dossier, payer and account
+    (extra,) = [r for r in requests_of if r["id"] != paid["id"]]
+    assert consequence["payment_request_id"] == extra["id"] != paid["id"]
+    assert "refund_due" not in before["flags"]
+    added = payments.get(f"{s.base_url}/api/v1/payment-requests/{extra['id']}").json()
+    assert (added["status"], added["total_amount"], added["procedure_code"]) == (
+        "pending",
+        amount,
+        paid["procedure_code"],
+    )
+    assert added["reference"] != paid["reference"] and added["vietqr"]["payload"]
+    assert requests.get(added["checkout_url"], timeout=10).status_code == 200
+    assert added["payer"]["name"] == paid["payer"]["name"]
+    assert added["beneficiary"]["account_number"] == paid["beneficiary"]["account_number"]
+    assert [(x["fee_code"], x["amount"]) for x in added["lines"]] == [("LLTP", amount)]
+    # the same replacement gives back the same request
+    with kit.container.uow() as uow:
+        same = create_additional_request(
+            uow.session,
+            paid["id"],
+            (AdditionalLine("LLTP", 1, amount),),
+            key=f"receipt-replacement:{replacement['id']}",
+            settings=kit.settings,
+        )
+        assert str(same.id) == extra["id"]
+    # it is paid and receipted like any request: the next number of the series
+    kit.pay(added)
+    kit.drain()
+    third = first_receipt(s, extra["id"])
+    assert (third["number"], third["total_amount"]) == (3, amount)
 
 
 @pytest.mark.parametrize(

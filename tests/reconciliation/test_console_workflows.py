@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -27,9 +28,11 @@ from console_kit import (  # noqa: F401 - console_signing_files and settings_wit
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from payments.catalog.models import Agency as AgencyRow
 from payments.clock import today
 from payments.http import Container
 from payments.payment_requests.models import PaymentRequest
+from receipts.models import ReceiptErrorNotice, TaxStatus
 from reconciliation import importing, runs
 from reconciliation.console.exports import neutralise
 from reconciliation.models import StatementLine
@@ -248,3 +251,40 @@ def test_a_request_shows_its_transactions_and_receipts(
     assert "Theo sao kê ngân hàng" in page  # the transaction the statement credit created
     assert f"/console/receipts/{day.receipt_ids[0]}" in page
     assert POLICE.marker not in page
+
+
+# ---------------------------------------------------------------- receipts at the tax authority
+
+
+def test_an_error_notice_shows_its_tax_authority_status_in_vietnamese(
+    officer: requests.Session, live_server: Any
+) -> None:
+    day = seed_day(live_server.container, JUSTICE)
+    rid = day.receipt_ids[0]
+    data = {"reason": "Sai tên người nộp", "payer_name": "Nguyễn Văn Đúng"}
+    assert post(officer, f"/console/receipts/{rid}/error-notices", data=data).status_code == 200
+    page = get(officer, f"/console/receipts/{rid}").text
+    assert "Đang gửi cơ quan thuế" in page and "Cơ quan thuế đã tiếp nhận" not in page
+    with live_server.container.uow() as uow:
+        notice = uow.session.scalars(
+            select(ReceiptErrorNotice).where(ReceiptErrorNotice.receipt_id == uuid.UUID(rid))
+        ).one()
+        notice.tax_authority_status, notice.tax_authority_id = TaxStatus.ACCEPTED, "CQT-04-0001"
+        uow.commit()
+    page = get(officer, f"/console/receipts/{rid}").text
+    assert "Cơ quan thuế đã tiếp nhận (CQT-04-0001)" in page
+
+
+def test_the_dashboard_names_the_agencies_that_cannot_sign_receipts(
+    officer: requests.Session, live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_day(live_server.container, JUSTICE)
+    assert 'id="unable-to-sign"' not in get(officer, "/console/").text  # a default pair signs
+    unsigned = replace(live_server.container.settings, receipt_key="", receipt_cert="")
+    monkeypatch.setattr(live_server.container, "settings", unsigned)
+    page = get(officer, "/console/").text
+    assert 'id="unable-to-sign"' in page and "Cơ quan chưa ký được biên lai" in page
+    with live_server.container.uow() as uow:
+        names = dict(uow.session.execute(select(AgencyRow.code, AgencyRow.name)).all())
+    # the officer's own agency, not another's
+    assert names[JUSTICE.code] in page and names[POLICE.code] not in page

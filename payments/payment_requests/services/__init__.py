@@ -1,6 +1,11 @@
 """The payment requests package's service functions: quoting, creating, reading, and how an
-open request ends (cancelled, expired)."""
+open request ends (cancelled, expired), and what a corrected amount raises."""
 
+from payments.payment_requests.services.additional import (
+    AdditionalLine,
+    create_additional_request,
+    mark_refund_due,
+)
 from payments.payment_requests.services.creating import (
     CreatePaymentRequest,
     Payer,
@@ -37,6 +42,7 @@ __all__ = [
     "REFUND_PROVIDER",
     "UNSET",
     "Account",
+    "AdditionalLine",
     "CreatePaymentRequest",
     "Payer",
     "PayloadBuilder",
@@ -45,12 +51,14 @@ __all__ = [
     "ViewExtension",
     "body_hash",
     "cancel_payment_request",
+    "create_additional_request",
     "create_payment_request",
     "event_payload",
     "expire_overdue",
     "get_payment_request",
     "list_payment_requests",
     "load_request",
+    "mark_refund_due",
     "present",
     "qr_account_number",
     "quote",

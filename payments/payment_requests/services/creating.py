@@ -275,17 +275,16 @@ def _new_request(
     now: datetime,
     settings: Settings,
 ) -> PaymentRequest:
-    request = PaymentRequest(
-        id=request_id,
-        reference=new_reference(),
-        checkout_token=secrets.token_urlsafe(24),
+    request = pending_request(
+        request_id,
+        now,
+        settings,
         dossier_code=cmd.dossier_code,
         procedure_code=procedure.code,
         agency_code=procedure.agency_code,
         account_id=procedure.account_id,
         channel=cmd.channel,
         submitted_at=submitted,
-        quote_date=business_day(submitted),
         payer_name=cmd.payer.name,
         payer_id_number=cmd.payer.id_number,
         payer_phone=cmd.payer.phone,
@@ -294,18 +293,33 @@ def _new_request(
         payer_category=next(iter(cmd.payer.category_codes), None),
         payer_categories=list(cmd.payer.category_codes) or None,
         total_amount=sum(line.amount for line in lines),
+        callback_url=cmd.callback_url,
+    )
+    request.lines = [_line(request_id, pos, line) for pos, line in enumerate(lines)]
+    return request
+
+
+def pending_request(
+    request_id: uuid.UUID, now: datetime, settings: Settings, **columns: Any
+) -> PaymentRequest:
+    """A new pending request: its own reference and checkout token, nothing paid, expiring
+    after the configured time; ``columns`` give the dossier, procedure, payer, account, total."""
+    submitted: datetime = columns["submitted_at"]
+    return PaymentRequest(
+        id=request_id,
+        reference=new_reference(),
+        checkout_token=secrets.token_urlsafe(24),
+        quote_date=business_day(submitted),
         paid_amount=0,
         status=RequestStatus.PENDING,
-        callback_url=cmd.callback_url,
         flags=[],
         expires_at=now + settings.request_ttl,
         created_at=now,
         updated_at=now,
         vietqr_payload="",
         version=1,
+        **columns,
     )
-    request.lines = [_line(request_id, pos, line) for pos, line in enumerate(lines)]
-    return request
 
 
 def _line(request_id: uuid.UUID, position: int, q: QuoteLine) -> PaymentLine:

@@ -10,13 +10,15 @@ from typing import Any
 from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from payments.catalog.models import BeneficiaryAccount
+from payments.catalog.models import Agency, BeneficiaryAccount
 from payments.clock import day_bounds
+from payments.config import Settings
 from payments.outbox.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest
 from payments.transactions.models import PaymentTransaction, TxnState
 from payments.uow import UnitOfWork
 from receipts.models import Receipt, TaxStatus
+from receipts.signers import agencies_unable_to_sign
 from reconciliation.console.models import PaymentDay, ReductionDay
 from reconciliation.console.services.accounts import DayState, day_states
 from reconciliation.console.services.common import (
@@ -116,7 +118,10 @@ class Dashboard:
     extra: dict[str, Any]
 
 
-def dashboard(scope: Scope, day: date, *, uow: UnitOfWork) -> Dashboard:
+def dashboard(
+    scope: Scope, day: date, *, uow: UnitOfWork, settings: Settings | None = None
+) -> Dashboard:
+    """The officer's dashboard; with ``settings``, the agencies that cannot sign receipts."""
     month_start, day_end = day_bounds(day.replace(day=1))[0], day_bounds(day)[1]
     with uow:
         s = uow.session
@@ -140,8 +145,23 @@ def dashboard(scope: Scope, day: date, *, uow: UnitOfWork) -> Dashboard:
             reductions=reductions(s, scope, day.replace(day=1), day),
             open_requests=int(open_count),
             parked_webhooks=int(parked or 0),
-            extra=attention(scope, day, s),
+            extra={
+                **attention(scope, day, s),
+                "unable_to_sign": unable_to_sign(s, scope, settings),
+            },
         )
+
+
+def unable_to_sign(
+    session: Session, scope: Scope, settings: Settings | None
+) -> list[tuple[str, str, str]]:
+    """The agencies in scope whose receipts cannot be signed now: (code, name, why)."""
+    if settings is None:
+        return []
+    stmt = scoped(select(Agency.code, Agency.name), Agency.code, scope).order_by(Agency.code)
+    names = {str(code): str(name) for code, name in session.execute(stmt)}
+    unable = agencies_unable_to_sign(settings, names)
+    return [(code, names[code], why) for code, why in unable.items()]
 
 
 def parked_deliveries(session: Session, scope: Scope) -> int:
