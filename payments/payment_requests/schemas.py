@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
+from payments.amounts import positive_amount
 from payments.catalog.models import Channel
 from payments.catalog.schemas import TierOut
 from payments.payment_requests.services import CreatePaymentRequest, Payer
@@ -140,7 +141,9 @@ class VietQROut(Schema):
 class RefundIn(Schema):
     """``POST /payment-requests/{id}/refunds`` (DESIGN §4.2): money paid back to the payer."""
 
-    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    amount = fields.Integer(
+        required=True, strict=True, validate=[validate.Range(min=1), positive_amount]
+    )
     refunded_on = fields.Date(required=True)
     bank_reference = fields.String(required=True, validate=validate.Length(1, 128))
     note = fields.String(load_default="", validate=validate.Length(max=1000))

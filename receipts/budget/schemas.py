@@ -6,7 +6,7 @@ import re
 
 from marshmallow import Schema, fields, validate
 
-from payments.money import BIGINT_MAX
+from payments.amounts import positive_amount
 
 PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])\Z", re.ASCII)
 
@@ -64,7 +64,7 @@ class ObligationsOut(Schema):
 
 class RemittanceIn(Schema):
     amount = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=BIGINT_MAX)
+        required=True, strict=True, validate=[validate.Range(min=1), positive_amount]
     )
     paid_on = fields.Date(required=True)
     order_reference = fields.String(required=True, validate=validate.Length(1, 64))

@@ -212,6 +212,9 @@ def test_remitting_needs_budget_write_for_the_agency(api: Api, collections: Coll
     assert remit(api(["budget:write"]), "000.00.99.H40", **body).status_code == 404
     bad = remit(api(["budget:write"]), CA, **(body | {"amount": "1000"}))
     assert (bad.status_code, bad.json()["code"]) == (422, "validation-failed")
+    # past THUPHI_MAX_AMOUNT (default 10^12): the one money check, named in the answer
+    absurd = remit(api(["budget:write"]), CA, **(body | {"amount": 10**13}))
+    assert absurd.status_code == 422 and "amount" in absurd.json()["errors"], absurd.text
     unknown = remit(api(["budget:write"]), CA, **(body | {"fee_codes": ["LLTP"]}))
     assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown-fee")
     future = remit(api(["budget:write"]), CA, **(body | {"paid_on": "2999-01-01"}))
