@@ -17,6 +17,7 @@ day twice decides the same way; the credits themselves are applied by the caller
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -150,6 +151,8 @@ class DayResult:
     balance: dict[str, object] = field(default_factory=dict)
 
 
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")  # str.isalnum, upper-case ASCII
+_REFERENCE = Rule.REFERENCE  # looked up once: an enum member costs a lookup per line
 # a day makes one of each per statement line: without the frozen __setattr__ (payments.records)
 make_line = maker(Line)
 _match_out = maker(MatchOut)
@@ -165,6 +168,8 @@ def typo_variants(candidate: str) -> list[str]:
 
 def normalise_name(text: str) -> set[str]:
     """Upper-case ASCII words: "Nguyễn Văn Ân" and "NGUYEN VAN AN" meet."""
+    if text.isascii():  # no marks to strip: the same words, split in C
+        return set(_NOT_ALNUM.sub(" ", text.upper()).split())
     text = text.replace("đ", "d").replace("Đ", "D")
     ascii_text = "".join(
         c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
@@ -174,8 +179,12 @@ def normalise_name(text: str) -> set[str]:
 
 def name_fits(payer_name: str, text: str) -> bool:
     """Every word of the payer's name (two at least) appears in the credit's name or memo."""
-    payer = normalise_name(payer_name)
-    return len(payer) >= 2 and payer <= normalise_name(text)
+    return words_fit(normalise_name(payer_name), normalise_name(text))
+
+
+def words_fit(payer: set[str], words: set[str]) -> bool:
+    """:func:`name_fits` on names already normalised (a day normalises each once)."""
+    return len(payer) >= 2 and payer <= words
 
 
 class _Day:
@@ -184,6 +193,7 @@ class _Day:
         self.out = DayResult()
         credits = sorted((ln for ln in inp.lines if ln.amount > 0), key=attrgetter("id"))
         self.open: dict[int, Line] = {ln.id: ln for ln in credits}
+        self.matches, self.credits = self.out.matches, self.out.credits
         self.claimed_txns: set[int] = set()
         self.claimed_batches: set[str] = set()
 
@@ -197,7 +207,7 @@ class _Day:
         settlement_key: str | None = None,
     ) -> None:
         self.open.pop(line.id, None)
-        self.out.matches.append(
+        self.matches.append(
             _match_out(
                 rule,
                 line.id,
@@ -223,7 +233,7 @@ class _Day:
         )
 
     def credit(self, line: Line, req: Req, *, corrected: bool = False) -> None:
-        self.out.credits.append(_credit_out(line, req.id, req.reference, corrected))
+        self.credits.append(_credit_out(line, req.id, req.reference, corrected))
 
 
 def reconcile(inp: DayInput) -> DayResult:
@@ -321,7 +331,7 @@ def _settle(day: _Day, req: Req, lines: list[Line]) -> None:
     for line in lines:
         day.credit(line, req)
         if together or line.amount == remaining > 0:
-            day.match(Rule.REFERENCE, line, ids)
+            day.match(_REFERENCE, line, ids)
         else:
             day.open.pop(line.id)
             reason = Reason.DUPLICATE_PAYMENT if remaining == 0 else Reason.AMOUNT_MISMATCH
@@ -387,12 +397,18 @@ def _proposals(day: _Day) -> None:
         if req.status in OPEN and req.account_id == day.inp.account_id and recent:
             candidates[req.remaining].append(req)
     proposed: set[str] = set()
+    payers: dict[str, set[str]] = {}  # request id → its payer's words, normalised once
     for line in list(day.open.values()):
-        text = f"{line.counterparty_name or ''} {line.description}"
+        if not (same_amount := candidates.get(line.amount)):
+            continue
+        words = normalise_name(f"{line.counterparty_name or ''} {line.description}")
         fits = [
             r
-            for r in candidates.get(line.amount, ())
-            if r.id not in proposed and name_fits(r.payer_name, text)
+            for r in same_amount
+            if r.id not in proposed
+            and words_fit(
+                payers.get(r.id) or payers.setdefault(r.id, normalise_name(r.payer_name)), words
+            )
         ]
         if len(fits) != 1:
             continue

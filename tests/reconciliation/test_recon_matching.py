@@ -64,6 +64,9 @@ def test_references_are_found_in_memos(memo: str, expected: tuple[Any, Any] | No
         ("Nguyễn Văn An", "NGUYEN VAN BINH", False),
         ("Nguyễn Văn An", "NGUYEN VAN", False),
         ("An", "AN", False),  # one word proves nothing
+        ("Nguyen Van An", "ck.nguyen-van_an/ho so", True),
+        ("Nguyen Van An", "NGUYEN VANAN", False),
+        ("Ngô Thị Hà", "ngo_thi-ha", True),
     ],
 )
 def test_payer_names_meet_bank_spellings(payer: str, text: str, fits: bool) -> None:
