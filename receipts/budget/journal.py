@@ -57,12 +57,18 @@ def month_journal(
             if (c.day.year, c.day.month) == (year, month)
         ]
         fee_rules = rules(session, agency_code)
-        paid = session.scalars(
-            select(Remittance)
-            .where(Remittance.agency_code == agency_code)
-            .order_by(Remittance.paid_on, Remittance.order_reference)
-        ).all()
-        remittances = [r for r in paid if (r.paid_on.year, r.paid_on.month) == (year, month)]
+        remittances = [
+            _remittance_row(r)
+            for r in session.scalars(
+                select(Remittance)
+                .where(
+                    Remittance.agency_code == agency_code,
+                    Remittance.paid_on >= date(year, month, 1),
+                    Remittance.paid_on <= month_end(year, month),
+                )
+                .order_by(Remittance.paid_on, Remittance.order_reference)
+            )
+        ]
         name = agency.name
     names = {c.fee_code: c.source.fee_name for c in found if c.source is not None}
     lines = fee_lines(obligations(found, fee_rules), fee_rules, names)
@@ -70,7 +76,7 @@ def month_journal(
     rows = [_collection_row(c) for c in sorted(found, key=_in_order)]
     for line in lines:
         rows.extend(_closing_rows(line, period, closing))
-    rows.extend(_remittance_row(r) for r in remittances)
+    rows.extend(remittances)
     rows.sort(key=lambda row: row["date"])  # stable: the month's own order within a day
     return {
         "agency_code": agency_code,
@@ -84,7 +90,7 @@ def month_journal(
             "owed": sum(line["owed"] for line in lines),
             "transferred": sum(t["amount"] for line in lines for t in line["transfers"]),
             "retained": sum(line["retained"] for line in lines),
-            "remitted": sum(r.amount for r in remittances),
+            "remitted": sum(r["amount"] for r in remittances),
         },
     }
 

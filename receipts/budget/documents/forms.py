@@ -102,7 +102,7 @@ def form_table(doc: dict[str, Any]) -> Table:
     if settlement:
         total += [t["declared"], t["difference"]]
     columns = SETTLEMENT_COLUMNS if settlement else DECLARATION_COLUMNS
-    money = frozenset({4, 6, 7, 8, 9})
+    money = frozenset({4, 6, 7, 8, 9} if settlement else {4, 6, 7})
     widths = (7, 44, 10, 10, 18, 12, 18, 18, 18, 18)[: len(columns)]
     return Table(columns, rows, total, money, widths)
 
