@@ -120,6 +120,25 @@ def _file(body: bytes, suffix: str, stem: str) -> Response:
 
 _CODE = ("code",)
 _PERIOD = ("code", "period")
+
+
+def _files(what: str, summary: str, kinds: dict[str, str]) -> list[Operation]:
+    """The file forms of ``/agencies/{code}/<what>/{period}``, one operation per suffix."""
+    return [
+        Operation(
+            "get",
+            f"/api/v1/agencies/{{code}}/{what}/{{period}}.{suffix}",
+            summary.format(text),
+            scope="receipts:read",
+            query=DocumentQuery if what == "declarations" else None,
+            path_params=_PERIOD,
+            errors=(401, 403, 404, 422),
+            extra_responses={200: f"{text} ({MEDIA_TYPES[suffix]})"},
+        )
+        for suffix, text in kinds.items()
+    ]
+
+
 # documented in the app's OpenAPI document by the wiring, beside the blueprint
 OPERATIONS: list[Operation] = [
     Operation(
@@ -156,18 +175,10 @@ OPERATIONS: list[Operation] = [
         path_params=_PERIOD,
         errors=(401, 403, 404, 422),
     ),
-    *(
-        Operation(
-            "get",
-            f"/api/v1/agencies/{{code}}/declarations/{{period}}.{suffix}",
-            f"The declaration (YYYY-MM) or settlement (YYYY) as {text} in the form's layout",
-            scope="receipts:read",
-            query=DocumentQuery,
-            path_params=_PERIOD,
-            errors=(401, 403, 404, 422),
-            extra_responses={200: f"{text} ({MEDIA_TYPES[suffix]})"},
-        )
-        for suffix, text in (("xlsx", "XLSX"), ("pdf", "PDF"), ("xml", "XML"))
+    *_files(
+        "declarations",
+        "The declaration (YYYY-MM) or settlement (YYYY) as {} in the form's layout",
+        {"xlsx": "XLSX", "pdf": "PDF", "xml": "XML"},
     ),
     Operation(
         "get",
@@ -179,16 +190,9 @@ OPERATIONS: list[Operation] = [
         path_params=_PERIOD,
         errors=(401, 403, 404),
     ),
-    *(
-        Operation(
-            "get",
-            f"/api/v1/agencies/{{code}}/journal/{{period}}.{suffix}",
-            f"The accounting journal of a month as {text}",
-            scope="receipts:read",
-            path_params=_PERIOD,
-            errors=(401, 403, 404),
-            extra_responses={200: f"{text} ({MEDIA_TYPES[suffix]})"},
-        )
-        for suffix, text in (("csv", "CSV (UTF-8 with BOM)"), ("xlsx", "XLSX"))
+    *_files(
+        "journal",
+        "The accounting journal of a month as {}",
+        {"csv": "CSV (UTF-8 with BOM)", "xlsx": "XLSX"},
     ),
 ]

@@ -52,9 +52,9 @@ def declaration_xlsx(doc: dict[str, Any]) -> bytes:
     sheet = book.active
     sheet.title = doc["form"].replace("/", "-")
     for line in forms.COUNTRY:
-        _centred(sheet, line, bold=True)
-    _centred(sheet, forms.title(doc), bold=True, size=14)
-    _centred(sheet, f"Mẫu số: {doc['form']}  {forms.BASIS}")
+        _heading_line(sheet, line, bold=True)
+    _heading_line(sheet, forms.title(doc), bold=True, size=14)
+    _heading_line(sheet, f"Mẫu số: {doc['form']}  {forms.BASIS}")
     for line in forms.heading(doc):
         sheet.append([text(line)])
     sheet.append([forms.UNIT])
@@ -135,7 +135,7 @@ def _cells(row: Sequence[Cell]) -> list[Cell]:
     return [text(value) for value in row]
 
 
-def _centred(sheet: Worksheet, line: str, *, bold: bool = False, size: int = 11) -> None:
+def _heading_line(sheet: Worksheet, line: str, *, bold: bool = False, size: int = 11) -> None:
     sheet.append([text(line)])
     cell = sheet.cell(row=sheet.max_row, column=1)
     cell.font = Font(bold=bold, size=size)
