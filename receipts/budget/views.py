@@ -84,10 +84,11 @@ def journal(code: str, name: str) -> Response | tuple[Response, int]:
     return _file(body, found["suffix"], f"nhat-ky_{code}_{name}")
 
 
+# years 1000–2999: a calendar the date type can hold on both sides of the period
 DECLARATION = re.compile(
-    r"(?P<year>\d{4})(-(?P<month>0[1-9]|1[0-2]))?(\.(?P<suffix>xlsx|pdf|xml))?\Z", re.ASCII
+    r"(?P<year>[12]\d{3})(-(?P<month>0[1-9]|1[0-2]))?(\.(?P<suffix>xlsx|pdf|xml))?\Z", re.ASCII
 )
-JOURNAL = re.compile(r"(?P<period>\d{4}-(0[1-9]|1[0-2]))(\.(?P<suffix>csv|xlsx))?\Z", re.ASCII)
+JOURNAL = re.compile(r"(?P<period>[12]\d{3}-(0[1-9]|1[0-2]))(\.(?P<suffix>csv|xlsx))?\Z", re.ASCII)
 DECLARATION_FILES: dict[str, Callable[[dict[str, Any]], bytes]] = {
     "xlsx": declaration_xlsx,
     "pdf": declaration_pdf,

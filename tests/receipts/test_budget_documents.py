@@ -285,6 +285,8 @@ def test_the_journal_has_a_row_per_receipt_line_and_reverses_refunds(
         "declarations/2026-13.xlsx",
         "journal/2026",
         "journal/2026-11.pdf",
+        "declarations/0000",
+        "journal/9999-12",
     ],
 )
 def test_a_document_name_that_is_none_of_ours_is_not_found(api: Api, path: str) -> None:
