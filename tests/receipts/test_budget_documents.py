@@ -217,6 +217,8 @@ def test_the_journal_has_a_row_per_receipt_line_and_reverses_refunds(
         )
         assert cash is not None
         cash.payment_channel = "cash"
+        # a line name a spreadsheet would run as a formula stays text in the files
+        cash.lines = [cash.lines[0] | {"name": "=HYPERLINK(1)"}]
         cash_ref = (cash.series, cash.number)
         uow.commit()
     paid = make_payment_request(container, procedure_code="1.001234")
@@ -269,6 +271,9 @@ def test_the_journal_has_a_row_per_receipt_line_and_reverses_refunds(
     assert [int(r[10]) for r in table[1:]] == [r["amount"] for r in rows]
     assert [r[8] for r in table[1:]] == [r["debit"] or "" for r in rows]
     assert table[1][0] == date.fromisoformat(rows[0]["date"]).strftime("%d/%m/%Y")
+    assert "'=HYPERLINK(1)" in [r[6] for r in table] and not any(
+        cell == "=HYPERLINK(1)" for r in table for cell in r
+    )
 
     book = openpyxl.load_workbook(io.BytesIO(get(s, f"{STP}/journal/2026-11.xlsx").content))
     sheet = list(book.worksheets[0].values)
