@@ -22,7 +22,13 @@ from providers.taxauthority import summary_problems
 from providers.taxauthority.schemas import NOTICES_PATH, SUMMARIES_PATH
 from receipts.jobs import pending_tax, summarise_due
 from receipts.models import Receipt, ReceiptSummary
-from receipts.services import RecordErrorNotice, get_receipt, record_error_notice
+from receipts.services import (
+    RecordErrorNotice,
+    ReplaceReceipt,
+    get_receipt,
+    record_error_notice,
+    replace_receipt,
+)
 
 DAY = date(2026, 11, 20)
 
@@ -283,3 +289,23 @@ def test_a_receipt_of_an_earlier_day_corrected_today_is_in_todays_sending(
     )
     (row,) = today["corrections"]
     assert (row["date"], row["corrected_period"]) == (before.isoformat(), before.isoformat())
+
+
+def test_a_replacement_is_carried_as_replaced_with_the_receipt_it_replaces(
+    kit: Kit, tax: FakeTaxAuthority
+) -> None:
+    clock = SteppingClock(local(9))
+    wire_tax(kit, tax.url, clock)
+    issue_at(kit, clock, local(9))
+    clock.flip(local(11))
+    cmd = ReplaceReceipt(_only_receipt_id(kit, 1), "sai số định danh", payer_id_number="040201009")
+    replace_receipt(cmd, uow=kit.container.uow(), settings=kit.settings, principal=None, now=clock)
+    summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23))
+    kit.drain()
+    (first,) = sent(tax)
+    rows = [(r["number"], r["status"], r["related_receipt"]) for r in first["receipts"]]
+    assert rows == [(1, "new", None), (2, "replaced", "EBL01-26TCA-00000001")]
+    assert (first["receipts"][1]["status_label"], first["receipts"][1]["explanation"]) == (
+        "Thay thế",
+        "sai số định danh",
+    )
