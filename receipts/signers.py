@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from payments.config import Settings
 from receipts.errors import ReceiptsNotConfigured
-from receipts.tokens import TokenKey, open_token_pair
+from receipts.tokens import TokenKey, forget_refused_pins, open_token_pair
 
 PEM_KEYS = ("cert", "key")
 
@@ -133,7 +133,8 @@ def _token_pair(uri: str, cert_path: str | None, module: str, pin: str) -> Signi
 
 
 def release_tokens() -> None:
-    """Close every token session this process holds (a PIN or token change, a shutdown).
+    """Close every token session this process holds (a PIN or token change, a shutdown) and
+    forget the PINs a token refused.
 
     PKCS#11 logs in per process and token: while one session is logged in, another opens
     without the PIN being checked again, so after a PIN change the old sessions must go.
@@ -144,6 +145,7 @@ def release_tokens() -> None:
     for pair in pairs:
         if isinstance(pair.key, TokenKey):
             pair.key.close()
+    forget_refused_pins()
 
 
 @lru_cache(maxsize=32)

@@ -32,7 +32,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pkcs11 import Attribute, Mechanism, ObjectClass
-from pkcs11.exceptions import PKCS11Error, UserAlreadyLoggedIn
+from pkcs11.exceptions import (
+    PinExpired,
+    PinIncorrect,
+    PinInvalid,
+    PinLenRange,
+    PinLocked,
+    PKCS11Error,
+    UserAlreadyLoggedIn,
+)
 
 from receipts.errors import ReceiptsNotConfigured
 
@@ -45,6 +53,15 @@ MECHANISMS = {
     "sha512": Mechanism.SHA512_RSA_PKCS,
 }
 PROBE = b"thuphi: does this key match its certificate?"
+PIN_ERRORS = (PinIncorrect, PinInvalid, PinLenRange, PinLocked, PinExpired)
+# (URI, module, PIN) the token refused: never tried again by this process, for a token locks
+# its user PIN after a few wrong tries and the dashboard and the outbox would keep trying
+_refused: set[tuple[str, str, str]] = set()
+_refused_lock = threading.Lock()
+
+
+class PinRefused(ReceiptsNotConfigured):
+    """The token refused the PIN (wrong, locked, expired): not retried with the same PIN."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +181,7 @@ class TokenKey(rsa.RSAPrivateKey):
 
     def _signed(self, data: bytes, mechanism: Mechanism) -> bytes:
         if self._key is None:
-            self._session = _open(_token(self._uri, self._module), self._pin)
+            self._session = _open(_token(self._uri, self._module), self._pin, self._uri)
             self._key = self._session.get_key(
                 object_class=ObjectClass.PRIVATE_KEY, label=self._uri.label, id=self._uri.key_id
             )
@@ -226,13 +243,25 @@ def open_token_pair(
             "THUPHI_RECEIPT_PKCS11_MODULE"
         )
     pin = _pin(uri, default_pin)
-    cert_pem = _read_cert(cert_path) if cert_path else _token_cert(uri, module, pin)
-    cert = x509.load_pem_x509_certificate(cert_pem)
-    key = TokenKey(uri, module, pin, cert)
+    tried = (text, module, pin)
+    with _refused_lock:
+        if tried in _refused:
+            raise PinRefused(
+                f"{_shown(text)}: the token refused this PIN before; not tried again (a token "
+                "locks after a few wrong PINs) until the PIN changes or the service restarts"
+            )
     try:
-        key.check()
-    except ReceiptsNotConfigured:
-        key.close()  # a session left open would keep the token logged in without a PIN
+        cert_pem = _read_cert(cert_path) if cert_path else _token_cert(uri, module, pin)
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = TokenKey(uri, module, pin, cert)
+        try:
+            key.check()
+        except ReceiptsNotConfigured:
+            key.close()  # a session left open would keep the token logged in without a PIN
+            raise
+    except PinRefused:
+        with _refused_lock:
+            _refused.add(tried)
         raise
     return TokenPair(key, cert_pem)
 
@@ -265,13 +294,23 @@ def _token(uri: TokenUri, module: str) -> Any:
         raise ReceiptsNotConfigured(f"{_shown(uri.text)}: no such token: {exc}") from exc
 
 
-def _open(token: Any, pin: str) -> Any:
+def _open(token: Any, pin: str, uri: TokenUri) -> Any:
     """A session logged in as the user: PKCS#11 logs in per application and token, so when
     another session (another agency's key on the same token) already did, just open one."""
     try:
         return token.open(user_pin=pin)
     except UserAlreadyLoggedIn:
         return token.open()
+    except PIN_ERRORS as exc:
+        raise PinRefused(
+            f"{_shown(uri.text)}: the token refused the PIN ({type(exc).__name__})"
+        ) from exc
+
+
+def forget_refused_pins() -> None:
+    """Let PINs the token refused be tried again (after the token's PIN was reset)."""
+    with _refused_lock:
+        _refused.clear()
 
 
 def _token_cert(uri: TokenUri, module: str, pin: str) -> bytes:
@@ -282,7 +321,7 @@ def _token_cert(uri: TokenUri, module: str, pin: str) -> bytes:
     if uri.key_id is not None:
         wanted[Attribute.ID] = uri.key_id
     try:
-        with _open(_token(uri, module), pin) as session:
+        with _open(_token(uri, module), pin, uri) as session:
             found = [bytes(o[Attribute.VALUE]) for o in session.get_objects(wanted)]
     except PKCS11Error as exc:
         raise ReceiptsNotConfigured(

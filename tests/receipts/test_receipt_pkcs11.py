@@ -146,6 +146,11 @@ def test_a_wrong_pin_makes_the_agency_unable_to_sign_and_the_reason_shows_no_pin
     configured = _configured(settings, tmp_path, mapping, receipt_pkcs11_pin=wrong)
     problem = signing_problem(configured, STP)
     assert problem is not None and "PinIncorrect" in problem and wrong not in problem
+    # the same wrong PIN is not offered to the token again (it would lock after a few)
+    again = signing_problem(configured, STP) or ""
+    assert "not tried again" in again and wrong not in again
+    right = _configured(settings, tmp_path, mapping, receipt_pkcs11_pin=PIN)
+    assert signing_problem(right, STP) is None
     unknown = _configured(
         settings,
         tmp_path,
