@@ -19,13 +19,16 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from receipts_testkit import CA, STP, XMLSEC1, Kit, paid_receipt, xmlsec1_verify
+from sqlalchemy import select
 
 from payments.app import build_container
 from payments.config import Settings
 from payments.http import Container
 from receipts.devcert import generate_dev_pair
 from receipts.errors import ReceiptsNotConfigured
+from receipts.models import ReceiptSummary
 from receipts.signers import release_tokens, signing_pair, signing_problem
+from receipts.summaries import create_daily_summaries, sign_summary
 from receipts.tokens import parse_uri
 from receipts.xmlsig import ReceiptSignatureError, verify
 
@@ -98,6 +101,7 @@ def test_one_agency_signs_in_its_token_another_with_pem_and_both_verify_independ
 ) -> None:
     _require(XMLSEC1 is not None, "xmlsec1 is missing")
     ca_key, ca_cert = generate_dev_pair("ca", not_before=datetime(2026, 1, 1, tzinfo=UTC))
+    (tmp_path / "stp.pem").write_bytes(hsm.cert_pem)
     (tmp_path / "ca-key.pem").write_bytes(ca_key)
     (tmp_path / "ca-cert.pem").write_bytes(ca_cert)
     mapping = {
@@ -115,6 +119,20 @@ def test_one_agency_signs_in_its_token_another_with_pem_and_both_verify_independ
     for receipt, right, wrong in ((lltp, hsm.cert_pem, ca_cert), (gplx, ca_cert, hsm.cert_pem)):
         assert xmlsec1_verify(bytes(receipt.signed_xml), right, tmp_path) == 0
         assert xmlsec1_verify(bytes(receipt.signed_xml), wrong, tmp_path) != 0
+    # the agency's 01/TH-BLĐT is signed in its token too
+    create_daily_summaries(lltp.issued_on, uow=kit.container.uow())
+    with kit.container.uow() as uow:
+        summary = uow.session.scalars(
+            select(ReceiptSummary).where(ReceiptSummary.agency_code == STP)
+        ).one()
+        summary_xml = sign_summary(summary, configured, datetime.now(UTC))
+    (tmp_path / "s.xml").write_bytes(summary_xml)
+    checked = subprocess.run(
+        [str(XMLSEC1), "--verify", "--id-attr:Id", "DLTKhai", "--id-attr:Id", "Object",
+         "--pubkey-cert-pem", str(tmp_path / "stp.pem"), str(tmp_path / "s.xml")],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
     # the certificate came from the token and the key stays there
     pair = signing_pair(configured, STP)
     assert pair.cert_pem == hsm.cert_pem
