@@ -163,10 +163,25 @@ PHRASES: dict[str, dict[str, str]] = {
     "error_notices": {"vi": "Thông báo sai sót", "en": "Error notices"},
     "replace_receipt": {"vi": "Lập biên lai thay thế", "en": "Issue a replacement"},
     "replace_help": {
-        "vi": "Biên lai mới có số mới, giữ nguyên các khoản thu; "
-        "biên lai này chuyển sang trạng thái bị thay thế.",
-        "en": "A new number with the same lines; this receipt becomes replaced.",
+        "vi": "Biên lai mới có số mới; biên lai này chuyển sang trạng thái bị thay thế. "
+        "Sửa mã khoản thu, số lượng, số tiền khi thu sai; để trống mã để bỏ một dòng. "
+        "Chênh lệch được hoàn trả hoặc lập yêu cầu nộp thêm.",
+        "en": "A new number; this receipt becomes replaced. Correct a fee code, quantity or "
+        "amount collected wrongly; clear a code to drop its line. The difference is refunded "
+        "or requested as an additional payment.",
     },
+    "fee_code": {"vi": "Mã khoản thu", "en": "Fee code"},
+    "quantity": {"vi": "Số lượng", "en": "Quantity"},
+    "lines_required": {
+        "vi": "Biên lai cần ít nhất một khoản thu.",
+        "en": "Keep at least one line.",
+    },
+    "whole_number": {"vi": "Nhập số nguyên (đồng).", "en": "Type a whole number."},
+    "money_consequence": {"vi": "Chênh lệch số tiền", "en": "Money consequence"},
+    "original_total": {"vi": "Tổng trên biên lai bị thay thế", "en": "Replaced receipt's total"},
+    "corrected_total": {"vi": "Tổng đúng", "en": "Corrected total"},
+    "difference": {"vi": "Chênh lệch", "en": "Difference"},
+    "concerned_request": {"vi": "Yêu cầu thanh toán", "en": "Payment request"},
     "error_notice": {
         "vi": "Thông báo sai sót (Mẫu 04/SS-CTĐT)",
         "en": "Error notice (form 04/SS-CTĐT)",
@@ -310,6 +325,8 @@ PHRASES: dict[str, dict[str, str]] = {
     "field_file": {"vi": "Tệp", "en": "File"},
     "field_action": {"vi": "Cách xử lý", "en": "Action"},
     "field_payment_request_id": {"vi": "Yêu cầu thanh toán", "en": "Payment request"},
+    "field_lines": {"vi": "Các khoản thu", "en": "Fee lines"},
+    "field_row": {"vi": "Dòng %d", "en": "Line %d"},  # a field of a form's row: "lines.0.amount"
     "error_validation-failed": {"vi": "Thông tin chưa hợp lệ", "en": "Invalid input"},
     "error_catalog-invalid": {"vi": "Danh mục không hợp lệ", "en": "Catalog is invalid"},
     # the request page's national-portal block (reconciliation/console/paygov.py)
@@ -341,3 +358,14 @@ def t(key: str) -> str:
     if phrase is None:
         return key
     return phrase[current_language()]
+
+
+def field_name(field: str) -> str:
+    """A form field in words: ``reason`` → "Lý do"; a field of a row, ``lines.0.amount``, as
+    "Dòng 1 · Số tiền"; a field with no words yet as "Thông tin"."""
+    if f"field_{field}" in PHRASES:
+        return t(f"field_{field}")
+    _, row, name = [*field.split("."), "", ""][:3]
+    if row.isdigit() and name in PHRASES:
+        return f"{t('field_row') % (int(row) + 1)} · {t(name)}"
+    return t("field")

@@ -31,7 +31,7 @@ from reconciliation.console.auth import (
     sign_in,
     sign_out,
 )
-from reconciliation.console.i18n import current_language, t
+from reconciliation.console.i18n import current_language, field_name, t
 from reconciliation.parsers import FORMATS
 from reconciliation.schemas import ResolveIn
 
@@ -95,6 +95,11 @@ def label_filter(code: Any, family: str) -> str:
 @bp.app_template_filter("field_message")
 def field_message_filter(message: str) -> str:
     return labels.field_message(message, current_language())
+
+
+@bp.app_template_filter("field_name")
+def field_name_filter(field: str) -> str:
+    return field_name(field)
 
 
 @bp.app_template_filter("explain")
