@@ -17,6 +17,11 @@ class ObligationQuery(Schema):
     as_of = fields.Date(load_default=None)
 
 
+class OrderQuery(Schema):
+    # the day the order is prepared for (default: today in Việt Nam)
+    as_of = fields.Date(load_default=None)
+
+
 class TransferOut(Schema):
     to = fields.String()
     amount = fields.Integer()
@@ -92,6 +97,11 @@ class RemittanceOut(Schema):
     fee_codes = fields.List(fields.String(), allow_none=True)
     settled = fields.List(fields.Nested(SettledOut))
     unallocated = fields.Integer()
+
+
+class RemittancesOut(Schema):
+    agency_code = fields.String()
+    remittances = fields.List(fields.Nested(RemittanceOut))
 
 
 class DeclarationLineOut(Schema):
