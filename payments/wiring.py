@@ -15,8 +15,8 @@ import reconciliation.console.paygov  # noqa: F401 - puts the request page's por
 from payments.auth.views import bp as auth_bp
 from payments.callbacks.views import bp as callbacks_bp
 from payments.catalog.views import bp as catalog_bp
-from payments.clock import today
 from payments.checkout.views import bp as checkout_bp
+from payments.clock import today
 from payments.container import Container, GaugeQuery, Job
 from payments.demo.views import bp as demo_bp
 from payments.openapi import OPERATIONS, add_operations
