@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
+import reconciliation.console.budget  # puts the budget section's routes on bp (as paygov below)
 import reconciliation.console.paygov  # noqa: F401 - puts the request page's portal routes on bp
 from payments.auth.views import bp as auth_bp
 from payments.callbacks.views import bp as callbacks_bp

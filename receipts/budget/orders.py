@@ -46,7 +46,7 @@ def remittance_order(
         session = uow.session
         agency = agency_row(session, agency_code, principal)
         remittance = _remittance(session, agency_code, remittance_id)
-        fee_rules, names = rules(session, agency_code), _fee_names(session, agency_code)
+        fee_rules, names = rules(session, agency_code), fee_names(session, agency_code)
         allocations = session.scalars(
             select(Allocation)
             .where(Allocation.remittance_id == remittance.id)
@@ -79,7 +79,7 @@ def outstanding_order(
         session = uow.session
         agency = agency_row(session, agency_code, principal)
         paid = remitted(session, agency_code, on)
-        fee_rules, names = rules(session, agency_code), _fee_names(session, agency_code)
+        fee_rules, names = rules(session, agency_code), fee_names(session, agency_code)
         lines = []
         for ob in ledger(session, agency_code):
             left = ob.owed - paid.get(ob.key, 0)
@@ -101,7 +101,7 @@ def _remittance(session: Session, agency_code: str, remittance_id: str) -> Remit
     return found
 
 
-def _fee_names(session: Session, agency_code: str) -> dict[str, str]:
+def fee_names(session: Session, agency_code: str) -> dict[str, str]:
     return dict(
         session.execute(
             select(FeeItem.code, FeeItem.name)
