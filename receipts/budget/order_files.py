@@ -18,8 +18,8 @@ from receipts.pdf import FAMILY, a4_pdf, nfc, write
 
 COLUMNS = (  # the form's table: (heading, relative width)
     ("STT", 6),
-    ("Kỳ thuế", 20),
-    ("Nội dung các khoản nộp NSNN", 50),
+    ("Kỳ thuế", 25),
+    ("Nội dung các khoản nộp NSNN", 45),
     ("Số tiền VND", 20),
     ("Mã chương", 11),
     ("Mã tiểu mục", 12),
@@ -55,12 +55,14 @@ def render_pdf(order: dict[str, Any]) -> bytes:
     pdf = a4_pdf(
         f"{order['title']} {order['order_reference'] or ''}", order["payer"]["name"], created
     )
-    top = pdf.get_y()
-    pdf.set_x(140)
-    write(pdf, f"Mẫu số {order['form']}", bold=True, width=55)
-    pdf.set_x(140)
-    write(pdf, f"Số tham chiếu: {order['order_reference'] or '…'}", width=55)
-    pdf.set_y(top + 14)
+    for text, bold in (
+        (f"Mẫu số {order['form']}", True),
+        ("Số tham chiếu:", False),
+        (order["order_reference"] or "…", True),
+    ):
+        pdf.set_x(135)
+        write(pdf, text, bold=bold, width=60)
+    pdf.ln(2)
     write(pdf, order["title"].upper(), align=Align.C, bold=True, size=14)
     write(pdf, "Chuyển khoản    Loại tiền: VND", align=Align.C)
     if order["remittance_id"] is None:
@@ -77,11 +79,14 @@ def render_pdf(order: dict[str, Any]) -> bytes:
 
 def _parties(order: dict[str, Any]) -> list[str]:
     payer, account = order["payer"], order["debit_account"] or {}
+    # no treasury account in the catalog: the officer writes it in by hand
+    debit = account.get("account_number", "…")
+    if account.get("account_name"):
+        debit += f" ({account['account_name']})"
     return [
         f"Người nộp thuế: {payer['name']}",
         f"Mã số thuế: {payer['tax_code']}    Mã đơn vị: {payer['agency_code']}",
-        f"Đề nghị NH/KBNN: {account.get('bank_name', '')}    "
-        f"trích TK số: {account.get('account_number', '')} ({account.get('account_name', '')})",
+        f"Đề nghị NH/KBNN: {account.get('bank_name') or '…'}    trích TK số: {debit}",
         f"để nộp vào NSNN, vào tài khoản của {order['treasury']['name']}: "
         f"TK thu NSNN {order['treasury']['revenue_account']}",
         f"Tên cơ quan quản lý thu: {order['collecting_body']}",
