@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from console_kit import (  # noqa: F401 - console_signing_files and settings_with_receipts are fixtures
     JUSTICE,
-    PASSWORD,
     console_signing_files,
     make_user,
     months_ago,
@@ -21,6 +20,7 @@ from console_kit import (  # noqa: F401 - console_signing_files and settings_wit
 from playwright.sync_api import expect
 
 from tests.browser.page_checks import VIEWPORTS, check
+from tests.browser.test_console_pages import sign_in
 
 pytestmark = pytest.mark.browser
 MAX_CLICKS = 3
@@ -49,10 +49,7 @@ def test_officer_reaches_the_declaration_and_the_payment_order_in_three_clicks(
     def shot(name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
-    page.goto(f"{live_server.url}/console/login")
-    page.get_by_label("Tên đăng nhập").fill("ketoan")
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, live_server.url, "ketoan")
 
     # the dashboard names what is overdue: fee, amount, deadline (the 5th of last month)
     overdue = page.locator("#budget-overdue")
@@ -108,10 +105,7 @@ def test_the_budget_pages_exist_for_the_officers_agency_only(
 ) -> None:
     make_user(live_server.container, "ketoan")
     page = browser.new_page()
-    page.goto(f"{live_server.url}/console/login")
-    page.get_by_label("Tên đăng nhập").fill("ketoan")
-    page.get_by_label("Mật khẩu").fill(PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
+    sign_in(page, live_server.url, "ketoan")
     page.get_by_role("navigation", name="main").get_by_role("link", name="Ngân sách").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sở Tư pháp tỉnh Hà Tĩnh")
     assert page.url.endswith(f"/console/budget/{JUSTICE.code}")

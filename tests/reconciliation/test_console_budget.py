@@ -29,6 +29,13 @@ def get(s: requests.Session, path: str, **params: Any) -> requests.Response:
     return s.get(s.base + path, params=params, timeout=30)  # type: ignore[attr-defined]
 
 
+def remit(s: requests.Session, agency: str, *, csrf: bool = True, **form: str) -> Any:
+    """The remittance form posted as the page posts it (with the session's CSRF token)."""
+    token = {"csrf_token": s.csrf} if csrf else {}  # type: ignore[attr-defined]
+    url = f"{s.base}/console/budget/{agency}/remittances"  # type: ignore[attr-defined]
+    return s.post(url, data=form | token, timeout=30)
+
+
 def test_the_dashboard_shows_what_is_overdue_and_leads_to_the_agencys_budget_page(
     officer: requests.Session,
 ) -> None:
@@ -56,13 +63,8 @@ def test_the_officer_records_a_remittance_and_downloads_its_payment_order(
 
     paid_on = today().strftime("%d/%m/%Y")
     form = {"amount": "90.000", "paid_on": paid_on, "order_reference": "GNT-7"}
-    refused = officer.post(officer.base + f"{STP_PAGE}/remittances", data=form, timeout=30)  # type: ignore[attr-defined]
-    assert refused.status_code == 400  # no CSRF token
-    done = officer.post(
-        officer.base + f"{STP_PAGE}/remittances",  # type: ignore[attr-defined]
-        data=form | {"csrf_token": officer.csrf},  # type: ignore[attr-defined]
-        timeout=30,
-    )
+    assert remit(officer, JUSTICE.code, csrf=False, **form).status_code == 400  # no CSRF token
+    done = remit(officer, JUSTICE.code, **form)
     assert done.status_code == 200 and "Đã ghi nhận lần nộp ngân sách." in done.text
     with live_server.container.uow() as uow:
         [(rid, amount, paid)] = uow.session.execute(
@@ -76,16 +78,7 @@ def test_the_officer_records_a_remittance_and_downloads_its_payment_order(
 
 
 def test_a_bad_remittance_is_explained_in_vietnamese(officer: requests.Session) -> None:
-    resp = officer.post(
-        officer.base + f"{STP_PAGE}/remittances",  # type: ignore[attr-defined]
-        data={
-            "amount": "abc",
-            "paid_on": "31/02/2026",
-            "order_reference": "G",
-            "csrf_token": officer.csrf,
-        },  # type: ignore[attr-defined]
-        timeout=30,
-    )
+    resp = remit(officer, JUSTICE.code, amount="abc", paid_on="31/02/2026", order_reference="G")
     assert resp.status_code == 422
     assert "Ngày nộp" in resp.text and "Ngày không hợp lệ (dd/mm/yyyy)." in resp.text
 
@@ -114,14 +107,5 @@ def test_an_officer_never_sees_another_agencys_budget(officer: requests.Session,
 
 
 def test_an_officer_cannot_record_for_another_agency(officer: requests.Session) -> None:
-    resp = officer.post(
-        officer.base + f"/console/budget/{POLICE.code}/remittances",  # type: ignore[attr-defined]
-        data={
-            "amount": "1",
-            "paid_on": "01/11/2026",
-            "order_reference": "X",
-            "csrf_token": officer.csrf,
-        },  # type: ignore[attr-defined]
-        timeout=30,
-    )
+    resp = remit(officer, POLICE.code, amount="1", paid_on="01/11/2026", order_reference="X")
     assert resp.status_code == 404
