@@ -27,7 +27,7 @@ from payments.vietqr.banks import bank_name
 from receipts.budget.engine import Rule
 from receipts.budget.models import Allocation, Remittance
 from receipts.budget.services import agency_row, ledger, remitted, rules
-from receipts.words import amount_in_words
+from receipts.words import MAX_AMOUNT, amount_in_words
 
 FORM = "C1-02/NS"
 TITLE = "Giấy nộp tiền vào ngân sách nhà nước"
@@ -196,5 +196,6 @@ def _order(
         "collecting_body": agency.name,
         "lines": items,
         "total": total,
-        "amount_in_words": amount_in_words(total),
+        # beyond what the words go to (a trillion đồng) the form's line stays for the hand
+        "amount_in_words": amount_in_words(total) if 0 <= total <= MAX_AMOUNT else "",
     }

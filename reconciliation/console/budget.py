@@ -99,13 +99,8 @@ def budget(agency: str) -> str:
 @bp.post("/budget/<agency>/remittances")
 @login_required
 def budget_remit(agency: str) -> Response:
-    form: dict[str, Any] = {k: v.strip() for k, v in request.form.items() if k in REMIT_FIELDS}
-    form["amount"] = form.get("amount", "").replace(".", "").replace(",", "").replace(" ", "")
-    if form["amount"].isdigit():
-        form["amount"] = int(form["amount"])
-    form["paid_on"] = _iso_date(form.get("paid_on", ""))
-    body = load(RemittanceIn(), form)
-    cmd = RecordRemittance(agency_code=_mine(agency), **body)
+    mine = _mine(agency)  # another agency's form is a 404 before its fields are read
+    cmd = RecordRemittance(agency_code=mine, **load(RemittanceIn(), _remit_form()))
     view, _ = record_remittance(cmd, uow=uow(), principal=console_principal())
     target = url_for(
         "console.budget",
@@ -115,6 +110,15 @@ def budget_remit(agency: str) -> Response:
         _anchor=f"remittance-{view['id']}",
     )
     return redirect(target, 303)
+
+
+def _remit_form() -> dict[str, Any]:
+    """The form as the API's body: an amount typed with dots (120.000), a day dd/mm/yyyy."""
+    form: dict[str, Any] = {k: v.strip() for k, v in request.form.items() if k in REMIT_FIELDS}
+    amount = form.get("amount", "").replace(".", "").replace(",", "").replace(" ", "")
+    form["amount"] = int(amount) if amount.isdigit() else amount
+    form["paid_on"] = _iso_date(form.get("paid_on", ""))
+    return form
 
 
 def _iso_date(raw: str) -> str:
