@@ -109,3 +109,18 @@ def test_an_officer_never_sees_another_agencys_budget(officer: requests.Session,
 def test_an_officer_cannot_record_for_another_agency(officer: requests.Session) -> None:
     resp = remit(officer, POLICE.code, amount="1", paid_on="01/11/2026", order_reference="X")
     assert resp.status_code == 404
+
+
+def test_an_admin_picks_any_agency_and_sees_every_agencys_overdue(
+    live_server: Any, catalog: Any
+) -> None:
+    make_user(live_server.container, "quantri", role="admin", agency=None)
+    seed_budget(live_server.container)
+    admin = sign_in(live_server.url, "quantri")
+    board = get(admin, "/console/").text
+    assert "Phí cung cấp thông tin lý lịch tư pháp" in board
+    assert "Lệ phí cấp giấy phép lái xe" in board and "270.000 đ" in board
+    index = get(admin, "/console/budget").text
+    assert f"/console/budget/{POLICE.code}" in index and f"/console/budget/{JUSTICE.code}" in index
+    police = get(admin, f"/console/budget/{POLICE.code}", period=f"{months_ago(2):%Y-%m}").text
+    assert "Công an tỉnh Hà Tĩnh" in police and "270.000 đ" in police
