@@ -17,6 +17,11 @@ class ObligationQuery(Schema):
     as_of = fields.Date(load_default=None)
 
 
+class OrderQuery(Schema):
+    # the day the order is prepared for (default: today in Việt Nam)
+    as_of = fields.Date(load_default=None)
+
+
 class TransferOut(Schema):
     to = fields.String()
     amount = fields.Integer()
@@ -97,6 +102,11 @@ class RemittanceOut(Schema):
 class DocumentQuery(Schema):
     # 0: the first declaration (lần đầu); n: the n-th supplement (bổ sung lần thứ n)
     supplement = fields.Integer(load_default=0, validate=validate.Range(min=0, max=99))
+
+
+class RemittancesOut(Schema):
+    agency_code = fields.String()
+    remittances = fields.List(fields.Nested(RemittanceOut))
 
 
 class DeclarationLineOut(Schema):

@@ -359,6 +359,20 @@ def record_remittance(
     return view, True
 
 
+def list_remittances(
+    agency_code: str, *, uow: UnitOfWork, principal: Principal | None
+) -> list[dict[str, Any]]:
+    """The agency's remittances, the latest paid first, each with what it settled."""
+    with uow:
+        agency_row(uow.session, agency_code, principal)
+        found = uow.session.scalars(
+            select(Remittance)
+            .where(Remittance.agency_code == agency_code)
+            .order_by(Remittance.paid_on.desc(), Remittance.created_at.desc())
+        ).all()
+        return [remittance_view(uow.session, r) for r in found]
+
+
 def remittance_view(session: Session, remittance: Remittance) -> dict[str, Any]:
     allocations = session.scalars(
         select(Allocation).where(Allocation.remittance_id == remittance.id).order_by(Allocation.id)

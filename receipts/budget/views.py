@@ -19,14 +19,18 @@ from receipts.budget.documents.pdf import declaration_pdf
 from receipts.budget.documents.tabular import declaration_xlsx, journal_csv, journal_xlsx
 from receipts.budget.documents.xml import declaration_xml
 from receipts.budget.journal import month_journal
+from receipts.budget.order_files import FORMATS, render
+from receipts.budget.orders import outstanding_order, remittance_order
 from receipts.budget.schemas import (
     DeclarationOut,
     DocumentQuery,
     JournalOut,
     ObligationQuery,
     ObligationsOut,
+    OrderQuery,
     RemittanceIn,
     RemittanceOut,
+    RemittancesOut,
     SettlementOut,
 )
 
@@ -52,6 +56,37 @@ def remit(code: str) -> tuple[Response, int]:
     return reply(RemittanceOut(), view, 201 if created else 200)
 
 
+@bp.get("/agencies/<code>/remittances")
+def remittances(code: str) -> tuple[Response, int]:
+    principal = authenticate(Scope.RECEIPTS_READ)
+    found = services.list_remittances(code, uow=uow(), principal=principal)
+    return reply(RemittancesOut(), {"agency_code": code, "remittances": found})
+
+
+@bp.get("/agencies/<code>/remittances/<remittance_id>/payment-order.<any(pdf, xml, csv):fmt>")
+def remittance_payment_order(code: str, remittance_id: str, fmt: str) -> Response:
+    principal = authenticate(Scope.RECEIPTS_READ)
+    order = remittance_order(code, remittance_id, uow=uow(), principal=principal)
+    return order_file(order, fmt)
+
+
+@bp.get("/agencies/<code>/payment-order.<any(pdf, xml, csv):fmt>")
+def payment_order(code: str, fmt: str) -> Response:
+    """The order to prepare before paying: what is outstanding for ended periods on ``as_of``."""
+    principal = authenticate(Scope.RECEIPTS_READ)
+    query = load(OrderQuery(), request.args.to_dict())
+    order = outstanding_order(code, uow=uow(), principal=principal, as_of=query["as_of"])
+    return order_file(order, fmt)
+
+
+def order_file(order: dict[str, Any], fmt: str) -> Response:
+    """A payment order as a download (the console's links answer the same files)."""
+    body, media_type, name = render(order, fmt)
+    response = Response(body, mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 @bp.get("/agencies/<code>/declarations/<name>")
 def declaration(code: str, name: str) -> Response | tuple[Response, int]:
     principal = authenticate(Scope.RECEIPTS_READ)
@@ -69,8 +104,14 @@ def declaration(code: str, name: str) -> Response | tuple[Response, int]:
         )
     if found["suffix"] is None:
         return reply(schema, view)
-    body = DECLARATION_FILES[found["suffix"]](view)
-    return _file(body, found["suffix"], f"{view['form'].replace('/', '-')}_{code}_{name}")
+    return declaration_file(view, found["suffix"], name)
+
+
+def declaration_file(view: dict[str, Any], suffix: str, name: str) -> Response:
+    """A declaration or settlement as a download (the console's links answer the same files)."""
+    body = DECLARATION_FILES[suffix](view)
+    stem = f"{view['form'].replace('/', '-')}_{view['agency_code']}_{name}"
+    return _file(body, suffix, stem)
 
 
 @bp.get("/agencies/<code>/journal/<name>")
@@ -196,4 +237,38 @@ OPERATIONS: list[Operation] = [
         "The accounting journal of a month as {}",
         {"csv": "CSV (UTF-8 with BOM)", "xlsx": "XLSX"},
     ),
+    Operation(
+        "get",
+        "/api/v1/agencies/{code}/remittances",
+        "An agency's remittances to the State Treasury, the latest paid first",
+        scope="receipts:read",
+        response=RemittancesOut,
+        path_params=_CODE,
+        errors=(401, 403, 404),
+    ),
 ]
+# the payment order (giấy nộp tiền vào NSNN, Mẫu C1-02/NS) as each file
+_MEDIA = {"pdf": "PDF (application/pdf)", "xml": "XML (application/xml)", "csv": "CSV (text/csv)"}
+for _fmt in FORMATS:
+    OPERATIONS += [
+        Operation(
+            "get",
+            f"/api/v1/agencies/{{code}}/remittances/{{remittance_id}}/payment-order.{_fmt}",
+            f"The payment order of a recorded remittance (Mẫu C1-02/NS) as {_fmt.upper()}",
+            scope="receipts:read",
+            path_params=("code", "remittance_id"),
+            errors=(401, 403, 404),
+            extra_responses={200: f"Payment order {_MEDIA[_fmt]}"},
+        ),
+        Operation(
+            "get",
+            f"/api/v1/agencies/{{code}}/payment-order.{_fmt}",
+            "The payment order to prepare before paying: every obligation of a period ended "
+            f"before as_of (default today) not yet remitted, as {_fmt.upper()}",
+            scope="receipts:read",
+            query=OrderQuery,
+            path_params=_CODE,
+            errors=(401, 403, 404, 422),
+            extra_responses={200: f"Payment order {_MEDIA[_fmt]}"},
+        ),
+    ]

@@ -112,6 +112,7 @@ NAV = [
     ("console.reconciliation", "reconciliation"),
     ("console.receipts", "receipts"),
     ("console.reports_page", "reports"),
+    ("console.budget_index", "budget"),
 ]
 
 

@@ -17,10 +17,10 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from payments.spreadsheet import neutralise
 from receipts.budget.documents import forms
 from receipts.budget.documents.forms import Cell, Table
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONEY = "#,##0"
 JOURNAL_COLUMNS = (
     ("Ngày chứng từ", "date", 13),
@@ -39,12 +39,6 @@ JOURNAL_COLUMNS = (
 )
 
 
-def text(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def declaration_xlsx(doc: dict[str, Any]) -> bytes:
     """One sheet in the form's layout (heading, numbered columns, lines, total); a settlement
     has a second sheet with what was remitted for the year."""
@@ -56,14 +50,14 @@ def declaration_xlsx(doc: dict[str, Any]) -> bytes:
     _heading_line(sheet, forms.title(doc), bold=True, size=14)
     _heading_line(sheet, f"Mẫu số: {doc['form']}  {forms.BASIS}")
     for line in forms.heading(doc):
-        sheet.append([text(line)])
+        sheet.append([neutralise(line)])
     sheet.append([forms.UNIT])
     _table(sheet, forms.form_table(doc))
     sheet.append([])
     sheet.append([f"Ngày lập: {doc['prepared_on']:%d/%m/%Y}"])
     if forms.is_settlement(doc):
         paid = book.create_sheet("Tình hình nộp NSNN")
-        paid.append([f"Năm {doc['period']} – {text(doc['agency_name'])}"])
+        paid.append([f"Năm {doc['period']} – {neutralise(doc['agency_name'])}"])
         _table(paid, forms.remitted_table(doc))
         paid.append(["Nộp không khớp khoản nào trong năm (đồng)", doc["totals"]["unallocated"]])
     return _save(book)
@@ -108,7 +102,7 @@ def _journal_cell(row: dict[str, Any], key: str, *, csv_dates: bool = False) -> 
     value = row[key]
     if key == "date" and csv_dates:
         return f"{value:%d/%m/%Y}"
-    return text(value)
+    return neutralise(value)
 
 
 def _table(sheet: Worksheet, table: Table) -> None:
@@ -132,11 +126,11 @@ def _table(sheet: Worksheet, table: Table) -> None:
 
 
 def _cells(row: Sequence[Cell]) -> list[Cell]:
-    return [text(value) for value in row]
+    return [neutralise(value) for value in row]
 
 
 def _heading_line(sheet: Worksheet, line: str, *, bold: bool = False, size: int = 11) -> None:
-    sheet.append([text(line)])
+    sheet.append([neutralise(line)])
     cell = sheet.cell(row=sheet.max_row, column=1)
     cell.font = Font(bold=bold, size=size)
 
