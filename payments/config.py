@@ -65,6 +65,10 @@ class Settings:
     receipt_key: str = field(default="", repr=False)
     # JSON file mapping agency codes to their own signing pair (DESIGN §4.5)
     receipt_signers: str = ""
+    # PKCS#11 keys in THUPHI_RECEIPT_SIGNERS: the module when a URI has no module-path, and the
+    # user PIN when it has no pin-source (receipts.tokens)
+    receipt_pkcs11_module: str = ""
+    receipt_pkcs11_pin: str = field(default="", repr=False)
     # local time (Asia/Ho_Chi_Minh) of the same-day 01/TH-BLĐT summary
     receipt_summary_at: str = "23:00"
     outbox_max_attempts: int = 12

@@ -32,6 +32,8 @@ def nests_deeper_than(body: bytes, limit: int) -> bool:
     ``replace`` never rescans what it joined), so ``limit`` passes at C speed answer, and a
     thousand-deep body never reaches the recursive parser. Unbalanced brackets (no JSON: the
     parser says so) count only their opening ones."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # not that many openings at all, strings included: the usual body
     brackets = _STRING.sub(b"", body).translate(_ONE_KIND, _NOT_BRACKETS)
     for passes in range(limit + 1):
         if not brackets:

@@ -57,6 +57,12 @@ def _with_defaults(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _json_columns(table: Table, keys: tuple[str, ...]) -> tuple[bool, ...]:
+    """Whether each of ``keys`` goes in as JSON text (per shape, as the SQL)."""
+    return tuple(_cast(table.c[key])[1] for key in keys)
+
+
 def _placeholder(name: str, column: Column[Any]) -> str:
     return f"%({name})s{_cast(column)[0]}"
 
@@ -139,10 +145,12 @@ class OneTrip:
         self._parts.append(
             _insert_sql(name, table, keys, len(filled), when, tuple(unless_conflict), returning)
         )
-        columns = [table.c[key] for key in keys]
-        for r, row in enumerate(filled):
-            for c, column in enumerate(columns):
-                self._bind(f"{name}_{r}_{c}", column, row.get(column.key))
+        as_json = _json_columns(table, keys)
+        params = self.params
+        for r, row in enumerate(filled):  # the hot paths' values, bound without a call each
+            for c, key in enumerate(keys):
+                value = row.get(key)
+                params[f"{name}_{r}_{c}"] = json.dumps(value) if as_json[c] else value
 
     def update(
         self,

@@ -11,11 +11,13 @@ from pathlib import Path
 
 from flask import Flask
 
+import reconciliation.console.budget  # puts the budget section's routes on bp (as paygov below)
 import reconciliation.console.paygov  # noqa: F401 - puts the request page's portal routes on bp
 from payments.auth.views import bp as auth_bp
 from payments.callbacks.views import bp as callbacks_bp
 from payments.catalog.views import bp as catalog_bp
 from payments.checkout.views import bp as checkout_bp
+from payments.clock import today
 from payments.container import Container, GaugeQuery, Job
 from payments.demo.views import bp as demo_bp
 from payments.openapi import OPERATIONS, add_operations
@@ -27,6 +29,7 @@ from payments.paygov.services import paygov_configured
 from payments.paygov.views import bp as paygov_bp
 from payments.payment_requests.services import expire_overdue
 from payments.payment_requests.views import bp as requests_bp
+from receipts.budget import reminders as budget_reminders
 from receipts.budget.views import OPERATIONS as BUDGET_OPERATIONS
 from receipts.budget.views import bp as budget_bp
 from receipts.devcert import generate_dev_pair
@@ -118,6 +121,14 @@ def jobs() -> list[Job]:
             "cron",
             recon_jobs.TRIGGER_ARGS,
             period_seconds=recon_jobs.PERIOD_SECONDS,
+        ),
+        # what is overdue to the state budget, reminded once a day per agency, fee and period
+        Job(
+            budget_reminders.JOB_ID,
+            lambda c: budget_reminders.remind_overdue(today(), uow=c.uow()),
+            "cron",
+            budget_reminders.TRIGGER_ARGS,
+            period_seconds=budget_reminders.PERIOD_SECONDS,
         ),
         # PayGov status poll: attempts pending between 30 minutes and 3 days old
         Job(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def render_pdf(
     _header(pdf, doc, wording, tax_authority_code)
     _payer(pdf, doc, wording)
     _lines_table(pdf, doc)
-    _text(pdf, f"Số tiền bằng chữ: {doc.amount_in_words}", bold=True)
+    write(pdf, f"Số tiền bằng chữ: {doc.amount_in_words}", bold=True)
     _verification(pdf, verification_url)
     _footer(pdf, wording, doc)
     return bytes(pdf.output())
@@ -50,14 +51,22 @@ def qr_png(url: str) -> bytes:
 
 
 def _new_pdf(doc: ReceiptDocument, title: str) -> FPDF:
-    pdf = FPDF(format="A4")
-    pdf.set_margins(15, 15, 15)
+    # the issue instant, not "now": rendering the same receipt twice gives the same metadata
+    return a4_pdf(f"{title} {doc.series} {doc.printed_number}", doc.agency_name, doc.issued_at)
+
+
+def a4_pdf(
+    title: str, author: str, created: datetime, *, landscape: bool = False, margin: float = 15
+) -> FPDF:
+    """An A4 page with the embedded DejaVu fonts (Vietnamese prints anywhere), 10 pt, dated
+    ``created`` rather than now, so the same document renders to the same bytes."""
+    pdf = FPDF(orientation="landscape" if landscape else "portrait", format="A4")
+    pdf.set_margins(margin, margin, margin)
     pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-    # the issue instant, not "now": rendering the same receipt twice gives the same metadata
-    pdf.set_creation_date(doc.issued_at)
-    pdf.set_title(f"{title} {doc.series} {doc.printed_number}")
-    pdf.set_author(doc.agency_name)
+    pdf.set_creation_date(created)
+    pdf.set_title(nfc(title))
+    pdf.set_author(nfc(author))
     pdf.set_lang("vi")
     pdf.add_page()
     pdf.set_font(FAMILY, size=10)
@@ -66,23 +75,23 @@ def _new_pdf(doc: ReceiptDocument, title: str) -> FPDF:
 
 def _header(pdf: FPDF, doc: ReceiptDocument, wording: dict[str, str], tax_code: str | None) -> None:
     top = pdf.get_y()
-    _text(pdf, doc.agency_name, bold=True, width=120)
-    _text(pdf, f"Mã số thuế: {doc.agency_tax_code}", width=120)
-    _text(pdf, f"Mã đơn vị: {doc.agency_code}", width=120)
+    write(pdf, doc.agency_name, bold=True, width=120)
+    write(pdf, f"Mã số thuế: {doc.agency_tax_code}", width=120)
+    write(pdf, f"Mã đơn vị: {doc.agency_code}", width=120)
     if tax_code:
-        _text(pdf, f"Mã của cơ quan thuế: {tax_code}", width=120)
+        write(pdf, f"Mã của cơ quan thuế: {tax_code}", width=120)
     agency_bottom = pdf.get_y()
     pdf.set_y(top)
     for label in (f"Mẫu số: {doc.template}", f"Ký hiệu: {doc.series}", f"Số: {wording['number']}"):
         pdf.set_x(140)
-        _text(pdf, label, bold=True, width=55)
+        write(pdf, label, bold=True, width=55)
     # a long agency name wraps: continue below whichever column is taller
     pdf.set_y(max(agency_bottom, pdf.get_y()) + 4)
-    _text(pdf, wording["title"], align=Align.C, bold=True, size=16)
-    _text(pdf, "(Bản thể hiện của biên lai điện tử)", align=Align.C)
-    _text(pdf, wording["date_line"], align=Align.C)
+    write(pdf, wording["title"], align=Align.C, bold=True, size=16)
+    write(pdf, "(Bản thể hiện của biên lai điện tử)", align=Align.C)
+    write(pdf, wording["date_line"], align=Align.C)
     if wording["replaces_line"]:
-        _text(pdf, wording["replaces_line"], align=Align.C, bold=True)
+        write(pdf, wording["replaces_line"], align=Align.C, bold=True)
     pdf.ln(3)
 
 
@@ -99,14 +108,14 @@ def _payer(pdf: FPDF, doc: ReceiptDocument, wording: dict[str, str]) -> None:
     ]
     for label, value in rows:
         if value:
-            _text(pdf, f"{label}: {value}")
+            write(pdf, f"{label}: {value}")
 
 
 def _lines_table(pdf: FPDF, doc: ReceiptDocument) -> None:
     pdf.ln(2)
     pdf.set_font(FAMILY, size=9)
     with pdf.table(col_widths=COLUMNS, text_align="LEFT", line_height=5, padding=1) as table:
-        table.row([_nfc(heading) for heading in HEADINGS])
+        table.row([nfc(heading) for heading in HEADINGS])
         for index, line in enumerate(doc.lines, start=1):
             _line_row(table.row(), index, line)
         _totals_row(table.row(), doc)
@@ -119,7 +128,7 @@ def _line_row(row: Row, index: int, line: ReceiptLine) -> None:
     if line.reduction_legal_basis:
         basis += f"\nCăn cứ miễn, giảm: {line.reduction_legal_basis}"
     row.cell(str(index), align="RIGHT")
-    row.cell(_nfc(f"{line.name}\n{basis}"))
+    row.cell(nfc(f"{line.name}\n{basis}"))
     row.cell(str(line.quantity), align="RIGHT")
     for money in (line.normal_amount, line.reduction, line.amount):
         row.cell(amount(money), align="RIGHT")
@@ -135,9 +144,9 @@ def _verification(pdf: FPDF, url: str) -> None:
     top = pdf.get_y() + 2
     pdf.image(BytesIO(qr_png(url)), x=15, y=top, w=30, h=30)
     pdf.set_xy(50, top + 8)
-    _text(pdf, "Quét mã hoặc truy cập địa chỉ dưới đây để tra cứu biên lai:", width=145)
+    write(pdf, "Quét mã hoặc truy cập địa chỉ dưới đây để tra cứu biên lai:", width=145)
     pdf.set_x(50)
-    _text(pdf, url, width=145)
+    write(pdf, url, width=145)
     pdf.set_y(top + 32)
 
 
@@ -145,17 +154,17 @@ def _footer(pdf: FPDF, wording: dict[str, str], doc: ReceiptDocument) -> None:
     top = pdf.get_y() + 4
     if doc.payment_channel not in ONLINE_CHANNELS:  # paid at the counter: the payer signs
         pdf.set_xy(15, top)
-        _text(pdf, "Người nộp tiền", bold=True, width=80, align=Align.C)
-        _text(pdf, "(Ký, ghi rõ họ tên)", width=80, align=Align.C)
+        write(pdf, "Người nộp tiền", bold=True, width=80, align=Align.C)
+        write(pdf, "(Ký, ghi rõ họ tên)", width=80, align=Align.C)
     pdf.set_xy(105, top)
-    _text(pdf, "Người thu tiền", bold=True, width=90, align=Align.C)
+    write(pdf, "Người thu tiền", bold=True, width=90, align=Align.C)
     pdf.set_x(105)
     note = f"{wording['signed_note']}\nKý ngày: {doc.issued_on:%d/%m/%Y}"
     pdf.set_draw_color(26, 127, 55)
-    pdf.multi_cell(90, LINE - 1, _nfc(note), border=1, align=Align.C)
+    pdf.multi_cell(90, LINE - 1, nfc(note), border=1, align=Align.C)
 
 
-def _text(
+def write(
     pdf: FPDF,
     text: str,
     *,
@@ -165,10 +174,10 @@ def _text(
     size: int = 10,
 ) -> None:
     pdf.set_font(FAMILY, "B" if bold else "", size)
-    pdf.multi_cell(width, LINE, _nfc(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(width, LINE, nfc(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FAMILY, "", 10)
 
 
-def _nfc(text: str) -> str:
+def nfc(text: str) -> str:
     # fpdf2 draws one glyph per code point: decomposed input would print marks beside letters
     return unicodedata.normalize("NFC", text)

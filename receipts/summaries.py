@@ -14,15 +14,25 @@ summary **on the day** the receipts are issued. So:
 
 Rows carry the columns of TT 91 Phụ lục III: template, series, number, date, the fee name(s),
 amount, exchange rate (VND: 1), status (new / information corrected / replaced / adjusted, in
-words from ``receipts.vocabulary``), the related receipt and an explanation. The summary is also
-rendered as XML (``TKhai``/``DLTKhai``) and signed by the agency with its own certificate, when
-it is first sent (the outbox subscriber has the configuration).
+words from ``receipts.vocabulary``), the related receipt and an explanation. A replacement's row
+is "replaced" with the receipt it replaces. An error notice (Mẫu 04/SS-CTĐT) made on the day puts
+the receipt it corrects into that day's sending of the receipt's series (the first, a supplement,
+or a sending of its own when nothing new was issued) as a row "information corrected" under
+``corrections``: the period of the corrected data is the receipt's date, the related receipt is
+that receipt, the explanation the notice's reason. No new number is used, so these rows are not in
+``count``, the number range or the totals. No "adjusted" row arises: adjustment receipts exist only
+for receipts issued before 01/07/2026 (TT 91 Điều 20), which this service never issued.
+
+The summary is also rendered as XML (``TKhai``/``DLTKhai``, both kinds of row in its one table)
+and signed by the agency with its own certificate, when it is first sent (the outbox subscriber
+has the configuration).
 """
 
 from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -32,13 +42,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from payments.catalog.models import Agency
-from payments.clock import business_day, utcnow
+from payments.clock import business_day, day_bounds, utcnow
 from payments.config import Settings
 from payments.outbox.services import emit
 from payments.uow import UnitOfWork
 from providers.taxauthority import SummaryDocument
 from receipts.document import VN_TZ
-from receipts.models import Receipt, ReceiptCounter, ReceiptSummary
+from receipts.models import Receipt, ReceiptCounter, ReceiptErrorNotice, ReceiptSummary
 from receipts.signers import signing_pair
 from receipts.vocabulary import SUMMARY_STATUS_WORDS
 from receipts.xmlsig import sign_into
@@ -96,7 +106,7 @@ def create_daily_summaries(day: date, *, uow: UnitOfWork, now: datetime | None =
         keys = session.execute(
             select(Receipt.agency_code, Receipt.template, Receipt.series)
             .where(Receipt.issued_on == day)
-            .distinct()
+            .union(_noticed_series(day))
             .order_by(Receipt.agency_code, Receipt.series)
         ).all()
         for agency_code, template, series in keys:
@@ -148,7 +158,8 @@ def _summarise(
             .order_by(Receipt.number)
         )
     )
-    if not receipts:
+    corrections = _new_notices(session, day, agency_code, template, series)
+    if not receipts and not corrections:
         return None
     document = summary_document(
         session.get(Agency, agency_code),
@@ -158,6 +169,8 @@ def _summarise(
         receipts,
         supplement=int(sent or 0),
         late=business_day(moment) > day,
+        corrections=corrections,
+        covered=int(covered or 0),
     )
     summary = ReceiptSummary(
         agency_code=agency_code,
@@ -177,6 +190,48 @@ def _summarise(
     return summary
 
 
+def _noticed_series(day: date) -> Any:
+    """The series of the receipts that error notices of ``day`` correct."""
+    start, end = day_bounds(day)
+    return (
+        select(Receipt.agency_code, Receipt.template, Receipt.series)
+        .join(ReceiptErrorNotice, ReceiptErrorNotice.receipt_id == Receipt.id)
+        .where(ReceiptErrorNotice.created_at >= start, ReceiptErrorNotice.created_at < end)
+    )
+
+
+def _new_notices(
+    session: Session, day: date, agency_code: str, template: str, series: str
+) -> list[tuple[ReceiptErrorNotice, Receipt]]:
+    """The day's error notices on receipts of this series that no sending of the day carried."""
+    start, end = day_bounds(day)
+    carried = {
+        row.get("notice_id")
+        for document in session.scalars(
+            select(ReceiptSummary.document).where(
+                ReceiptSummary.agency_code == agency_code,
+                ReceiptSummary.template == template,
+                ReceiptSummary.series == series,
+                ReceiptSummary.day == day,
+            )
+        )
+        for row in document.get("corrections", [])
+    }
+    found = session.execute(
+        select(ReceiptErrorNotice, Receipt)
+        .join(Receipt, ReceiptErrorNotice.receipt_id == Receipt.id)
+        .where(
+            Receipt.agency_code == agency_code,
+            Receipt.template == template,
+            Receipt.series == series,
+            ReceiptErrorNotice.created_at >= start,
+            ReceiptErrorNotice.created_at < end,
+        )
+        .order_by(ReceiptErrorNotice.id)
+    ).all()
+    return [(notice, receipt) for notice, receipt in found if notice.id not in carried]
+
+
 def summary_document(
     agency: Agency | None,
     day: date,
@@ -186,9 +241,16 @@ def summary_document(
     *,
     supplement: int = 0,
     late: bool = False,
+    corrections: Sequence[tuple[ReceiptErrorNotice, Receipt]] = (),
+    covered: int = 0,
 ) -> SummaryDocument:
-    """The 01/TH-BLĐT content (``providers.taxauthority.SummaryDocument``)."""
+    """The 01/TH-BLĐT content (``providers.taxauthority.SummaryDocument``); without new
+    receipts the number range is empty (``covered`` + 1 .. ``covered``)."""
     rows = [_row(index, r) for index, r in enumerate(receipts, start=1)]
+    corrected = [
+        _corrected_row(index, notice, r)
+        for index, (notice, r) in enumerate(corrections, start=len(rows) + 1)
+    ]
     totals = {kind: sum(r.total_amount for r in receipts if r.kind == kind) for kind in KINDS}
     return {
         "form": SUMMARY_FORM,
@@ -201,12 +263,13 @@ def summary_document(
         "late": late,
         "template": template,
         "series": series,
-        "from_number": receipts[0].number,
-        "to_number": receipts[-1].number,
+        "from_number": receipts[0].number if receipts else covered + 1,
+        "to_number": receipts[-1].number if receipts else covered,
         "count": len(receipts),
         "currency": "VND",
         "totals": {"phi": totals["phi"], "le_phi": totals["le_phi"], "total": sum(totals.values())},
         "receipts": rows,  # type: ignore[typeddict-item]
+        "corrections": corrected,  # type: ignore[typeddict-item]
     }
 
 
@@ -233,6 +296,23 @@ def _row(index: int, r: Receipt) -> dict[str, Any]:
         "explanation": r.correction_reason if r.replaces_id is not None else None,
         "note": None,
     }
+
+
+def _corrected_row(index: int, notice: ReceiptErrorNotice, r: Receipt) -> dict[str, Any]:
+    """The receipt a 04/SS-CTĐT notice corrects, as a row "information corrected"."""
+    row = _row(index, r)
+    row.update(
+        status="information_corrected",
+        status_label=SUMMARY_STATUS_WORDS["information_corrected"],
+        payer_name=notice.correct_payer_name or r.payer_name,
+        corrected_period=r.issued_on.isoformat(),
+        related_receipt=f"{r.template}-{r.series}-{r.number:08d}",
+        replaces=None,
+        explanation=notice.reason,
+        note=f"{notice.form} #{notice.id}",
+        notice_id=notice.id,
+    )
+    return row
 
 
 def _receipt_label(r: Receipt, other_id: uuid.UUID) -> str:
@@ -264,12 +344,14 @@ def sign_summary(summary: ReceiptSummary, settings: Settings, now: datetime) -> 
     ):
         etree.SubElement(general, tag).text = str(value)
     rows = etree.SubElement(etree.SubElement(data, "NDTKhai"), "DSBLai")
-    for row in document["receipts"]:
+    # one table, as on the form: the issued receipts, then those an error notice corrected
+    for row in [*document["receipts"], *document.get("corrections", [])]:
         item = etree.SubElement(rows, "BLai")
         for tag, key in (
             ("STT", "stt"), ("KHMSBLai", "template"), ("KHBLai", "series"), ("SBLai", "number"),
             ("NLap", "date"), ("TPhi", "fee_name"), ("STien", "amount"), ("TGia", "exchange_rate"),
-            ("TThai", "status_label"), ("BLLQuan", "related_receipt"), ("GThich", "explanation"),
+            ("TThai", "status_label"), ("KDLDChinh", "corrected_period"),
+            ("BLLQuan", "related_receipt"), ("GThich", "explanation"), ("GChu", "note"),
         ):  # fmt: skip
             if row.get(key) not in (None, ""):
                 etree.SubElement(item, tag).text = str(row[key])

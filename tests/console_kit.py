@@ -22,11 +22,13 @@ from payments.clock import today
 from payments.config import Settings
 from payments.http import Container
 from payments.payment_requests.services import Payer
+from receipts.budget.reminders import remind_overdue
 from receipts.devcert import generate_dev_pair
 from receipts.models import Receipt
 from receipts.services import issue_for_request
 from reconciliation import importing, runs
 from reconciliation.models import ExceptionStatus, ReconciliationException
+from tests.receipts.test_budget_api import Collections
 
 PASSWORD = "officer-password-1"
 CSV_HEADER = (
@@ -163,6 +165,28 @@ def seed_day(container: Container, agency: Agency, day: date | None = None) -> S
     assert seeded.receipt_ids, "the paid request got its receipt"
     assert len(seeded.exception_ids) == 2, "a proposal and an unknown credit"
     return seeded
+
+
+def months_ago(n: int, day: int = 10) -> date:
+    """The ``day`` of the month ``n`` months before this one (Việt Nam's calendar)."""
+    first = today().replace(day=1)
+    month = first.month - n
+    return first.replace(year=first.year + (month - 1) // 12, month=(month - 1) % 12 + 1, day=day)
+
+
+def seed_budget(container: Container) -> dict[str, date]:
+    """Receipts two months ago, now overdue to the budget: three LLTP of the Sở Tư pháp (each
+    owes 30,000 đ: 81 % kept, 4 % to the centre) and two GPLX of the Công an (weekly, 135,000 đ
+    each); one LLTP last month. The scheduler's reminder run of today is made."""
+    made = Collections(container)  # receipts as the issuer stores them, dated in the past
+    old, last = months_ago(2), months_ago(1)
+    for _ in range(3):
+        made.receipt(JUSTICE.code, "LLTP", "phi", 200_000, old)
+    made.receipt(JUSTICE.code, "LLTP", "phi", 200_000, last)
+    for _ in range(2):
+        made.receipt(POLICE.code, "GPLX", "le_phi", 135_000, old)
+    remind_overdue(today(), uow=container.uow())
+    return {"old": old, "last": last}
 
 
 def exception_status(container: Container, exception_id: int) -> str:

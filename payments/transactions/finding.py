@@ -139,7 +139,7 @@ def _account_by_number(session: Session, number: str) -> str | None:
 
 
 def _normalised_number(number: str | None) -> str | None:
-    return None if number is None else "".join(ch for ch in number if ch.isalnum())
+    return None if number is None else "".join(filter(str.isalnum, number))
 
 
 def _without_separators(column: ColumnElement[str]) -> ColumnElement[str]:

@@ -24,10 +24,19 @@ Summary document (``SummaryDocument``, the columns of TT 91/2026 Phụ lục III
                    "payer_name": "Nguyễn Văn A", "amount": 200000, "exchange_rate": 1,
                    "status": "new", "status_label": "Mới", "corrected_period": null,
                    "related_receipt": null, "explanation": null, "note": null}, ...],
+     "corrections": [{"stt": 4, "number": 17, "date": "2026-11-20", ...,
+                      "status": "information_corrected", "status_label": "Điều chỉnh thông tin",
+                      "corrected_period": "2026-11-20", "related_receipt": "EBL01-26TAB-00000017",
+                      "explanation": "<the notice's reason>", "note": "04/SS-CTĐT #5",
+                      "notice_id": 5}],
      "signed_xml": "<base64 of the same summary as XML, signed by the agency>"}
 
 A day may have several sendings: the first at the configured time, then supplements for later
 receipts (each continuous in numbers); ``late`` marks a catch-up sent after the day.
+``corrections`` (may be absent) holds receipts whose information a 04/SS-CTĐT notice of that day
+corrected: rows of the same shape, status ``information_corrected``, outside ``count``, the
+number range and the totals (a sending may carry only corrections: then ``from_number`` is
+``to_number`` + 1 and ``receipts`` is empty).
 
 Numbers are continuous within a series: ``receipts`` holds every number from ``from_number`` to
 ``to_number`` once; amounts are integers of đồng; ``date`` is the Vietnam business day.
@@ -68,10 +77,11 @@ class SummaryReceipt(TypedDict, total=False):
     status: str  # new | information_corrected | replaced | adjusted
     status_label: str  # Mới | Điều chỉnh thông tin | Thay thế | Điều chỉnh
     corrected_period: str | None
-    related_receipt: str | None  # template-series-number of the receipt it replaces
+    related_receipt: str | None  # template-series-number of the receipt it replaces/corrects
     replaces: str | None
     explanation: str | None
     note: str | None
+    notice_id: int  # on a correction: the 04/SS-CTĐT notice that corrected the receipt
 
 
 class SummaryDocument(TypedDict, total=False):
@@ -92,6 +102,7 @@ class SummaryDocument(TypedDict, total=False):
     count: int
     totals: SummaryTotals
     receipts: list[SummaryReceipt]
+    corrections: list[SummaryReceipt]  # information corrected by a 04/SS-CTĐT notice
 
 
 class NoticeReceipt(TypedDict):
@@ -153,7 +164,19 @@ def summary_problems(summary: Mapping[str, Any]) -> list[str]:
             problems.append(f"totals.{kind} does not match receipts")
     if totals.get("total") != sum(totals.get(kind, 0) for kind in KINDS):
         problems.append("totals.total is not phi + le_phi")
+    corrections = summary.get("corrections", [])
+    if not isinstance(corrections, list) or not all(_is_correction(r) for r in corrections):
+        problems.append("a correction is an information_corrected row naming its receipt")
     return problems
+
+
+def _is_correction(row: object) -> bool:
+    return (
+        isinstance(row, dict)
+        and row.get("status") == "information_corrected"
+        and _is_int(row.get("number"))
+        and bool(row.get("related_receipt"))
+    )
 
 
 def _is_int(value: object) -> TypeGuard[int]:

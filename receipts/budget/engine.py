@@ -78,6 +78,19 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Where a collection is written, for the accounting journal: the receipt (for a refund, the
+    receipt of the line paid back) and, for a refund, the bank's reference of the transfer."""
+
+    template: str
+    series: str
+    number: int
+    fee_name: str
+    channel: str
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Collection:
     """One receipt line: money an agency collected for a fee on a Vietnamese calendar day (a
     refund is a negative amount on the day it is paid back)."""
@@ -87,6 +100,7 @@ class Collection:
     kind: str
     amount: int
     day: date
+    source: Source | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

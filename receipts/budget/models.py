@@ -49,3 +49,20 @@ class Allocation(Base):
     period_start: Mapped[date]
     period_end: Mapped[date]
     amount: Mapped[int]
+
+
+class OverdueReminder(Base):
+    """One reminder of an obligation still unpaid after its deadline, on one day: the scheduler's
+    daily run writes each (agency, fee, period, day) once, with its outbox event."""
+
+    __tablename__ = "budget_overdue_reminders"
+    __table_args__ = (UniqueConstraint("agency_code", "fee_code", "period", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    fee_code: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))  # "2026-11", "2026-W45"
+    day: Mapped[date]
+    due_on: Mapped[date]
+    amount: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

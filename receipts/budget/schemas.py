@@ -17,6 +17,11 @@ class ObligationQuery(Schema):
     as_of = fields.Date(load_default=None)
 
 
+class OrderQuery(Schema):
+    # the day the order is prepared for (default: today in Việt Nam)
+    as_of = fields.Date(load_default=None)
+
+
 class TransferOut(Schema):
     to = fields.String()
     amount = fields.Integer()
@@ -94,6 +99,16 @@ class RemittanceOut(Schema):
     unallocated = fields.Integer()
 
 
+class DocumentQuery(Schema):
+    # 0: the first declaration (lần đầu); n: the n-th supplement (bổ sung lần thứ n)
+    supplement = fields.Integer(load_default=0, validate=validate.Range(min=0, max=99))
+
+
+class RemittancesOut(Schema):
+    agency_code = fields.String()
+    remittances = fields.List(fields.Nested(RemittanceOut))
+
+
 class DeclarationLineOut(Schema):
     fee_code = fields.String()
     fee_name = fields.String()
@@ -101,9 +116,12 @@ class DeclarationLineOut(Schema):
     chapter = fields.String(allow_none=True)
     sub_item = fields.String(allow_none=True)
     retained_percent = fields.String()
+    # the form's "trích để lại": kept and transferred, everything not owed to the budget
+    not_owed_percent = fields.String()
     collected = fields.Integer()
     retained = fields.Integer()
     transfers = fields.List(fields.Nested(TransferOut))
+    not_owed = fields.Integer()
     owed = fields.Integer()
 
 
@@ -120,5 +138,63 @@ class DeclarationOut(Schema):
     agency_name = fields.String()
     tax_code = fields.String()
     period = fields.String()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    prepared_on = fields.Date()
+    supplement = fields.Integer()
     lines = fields.List(fields.Nested(DeclarationLineOut))
     totals = fields.Nested(DeclarationTotalsOut)
+
+
+class SettlementLineOut(DeclarationLineOut):
+    declared = fields.Integer()  # what the twelve monthly declarations declared owed
+    difference = fields.Integer()  # owed − declared
+    remitted = fields.Integer()
+    outstanding = fields.Integer()  # owed − remitted: still owed (+) or overpaid (−)
+
+
+class SettlementTotalsOut(DeclarationTotalsOut):
+    declared = fields.Integer()
+    difference = fields.Integer()
+    remitted = fields.Integer()
+    outstanding = fields.Integer()
+    unallocated = fields.Integer()  # remitted in the year and settling nothing
+
+
+class SettlementOut(DeclarationOut):
+    """``/declarations/{YYYY}``: the yearly settlement (the monthly declaration's fields, and
+    what was declared, remitted and is still owed)."""
+
+    lines = fields.List(fields.Nested(SettlementLineOut))
+    totals = fields.Nested(SettlementTotalsOut)
+
+
+class JournalRowOut(Schema):
+    date = fields.Date()
+    entry = fields.String()  # collection | refund | owed | transfer | retained | remittance
+    document = fields.String()  # số chứng từ: the receipt, the order, or the period's entry
+    template = fields.String(allow_none=True)
+    series = fields.String(allow_none=True)
+    number = fields.Integer(allow_none=True)
+    fee_code = fields.String(allow_none=True)
+    fee_name = fields.String(allow_none=True)
+    description = fields.String()
+    amount = fields.Integer()
+    # one side empty: an off-balance account (014) is written alone
+    debit = fields.String(allow_none=True)
+    credit = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True)
+
+
+class AccountOut(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class JournalOut(Schema):
+    agency_code = fields.String()
+    agency_name = fields.String()
+    period = fields.String()
+    accounts = fields.List(fields.Nested(AccountOut))
+    rows = fields.List(fields.Nested(JournalRowOut))
+    totals = fields.Dict(keys=fields.String(), values=fields.Integer())

@@ -23,7 +23,15 @@ from payments.payment_requests.models import PaymentLine, PaymentRequest
 from payments.payment_requests.services import REFUND_PROVIDER
 from payments.transactions.models import PaymentTransaction, TxnState
 from payments.uow import UnitOfWork
-from receipts.budget.engine import Collection, Key, Obligation, Rule, allocate, obligations
+from receipts.budget.engine import (
+    Collection,
+    Key,
+    Obligation,
+    Rule,
+    Source,
+    allocate,
+    obligations,
+)
 from receipts.budget.models import Allocation, Remittance
 from receipts.models import Receipt, ReceiptStatus
 
@@ -43,6 +51,9 @@ class RecordRemittance:
 
 
 # --- reading the ledger -----------------------------------------------------------------------
+
+# the receipt's columns the accounting journal names a collection by
+_WHERE_WRITTEN = (Receipt.template, Receipt.series, Receipt.number, Receipt.payment_channel)
 
 
 def collections(session: Session, agency_code: str) -> list[Collection]:
@@ -68,18 +79,29 @@ def collections(session: Session, agency_code: str) -> list[Collection]:
 
     found: list[Collection] = []
     issued = session.execute(
-        select(Receipt.id, Receipt.kind, Receipt.lines).where(
+        select(Receipt.id, Receipt.kind, Receipt.lines, *_WHERE_WRITTEN).where(
             Receipt.agency_code == agency_code, Receipt.status == ReceiptStatus.ISSUED
         )
     )
-    for receipt_id, kind, lines in issued:
-        day = collected_on(receipt_id)
+    for row in issued:
+        day = collected_on(row.id)
         found.extend(
-            Collection(agency_code, line["fee_code"], kind, int(line["amount"]), day)
-            for line in lines
+            Collection(
+                agency_code,
+                line["fee_code"],
+                row.kind,
+                int(line["amount"]),
+                day,
+                _source(row, str(line.get("name") or line["fee_code"])),
+            )
+            for line in row.lines
             if int(line["amount"])
         )
     return found + refunds(session, agency_code)
+
+
+def _source(row: Any, fee_name: str, reference: str | None = None) -> Source:
+    return Source(row.template, row.series, row.number, fee_name, row.payment_channel, reference)
 
 
 def refunds(session: Session, agency_code: str) -> list[Collection]:
@@ -89,7 +111,7 @@ def refunds(session: Session, agency_code: str) -> list[Collection]:
     order."""
     rows = session.execute(
         select(PaymentTransaction.payment_request_id, PaymentTransaction.amount)
-        .add_columns(PaymentTransaction.occurred_at)
+        .add_columns(PaymentTransaction.occurred_at, PaymentTransaction.provider_txn_id)
         .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
         .where(
             PaymentRequest.agency_code == agency_code,
@@ -126,9 +148,17 @@ def refunds(session: Session, agency_code: str) -> list[Collection]:
         )
     }
     excess = {rid: max(0, applied.get(rid, 0) - totals[rid]) for rid in ids}
+    receipts = {
+        (r.payment_request_id, r.kind): r
+        for r in session.execute(
+            select(Receipt.payment_request_id, Receipt.kind, *_WHERE_WRITTEN)
+            .where(Receipt.payment_request_id.in_(ids), Receipt.status == ReceiptStatus.ISSUED)
+            .order_by(Receipt.issued_at)
+        )
+    }
     returned: dict[tuple[uuid.UUID, int], int] = {}  # what earlier refunds took from each line
     found: list[Collection] = []
-    for request_id, amount, occurred_at in rows:
+    for request_id, amount, occurred_at, bank_reference in rows:
         day = business_day(occurred_at)
         left = amount - min(amount, excess[request_id])
         excess[request_id] -= amount - left
@@ -136,7 +166,9 @@ def refunds(session: Session, agency_code: str) -> list[Collection]:
             key = (request_id, line.position)
             take = min(left, line.amount - returned.get(key, 0))
             if take > 0:
-                found.append(Collection(agency_code, line.fee_code, line.kind, -take, day))
+                receipt = receipts.get((request_id, line.kind))
+                source = receipt and _source(receipt, line.name, bank_reference)
+                found.append(Collection(agency_code, line.fee_code, line.kind, -take, day, source))
                 returned[key] = returned.get(key, 0) + take
                 left -= take
     return found
@@ -325,6 +357,20 @@ def record_remittance(
         view = remittance_view(session, remittance)
         uow.commit()
     return view, True
+
+
+def list_remittances(
+    agency_code: str, *, uow: UnitOfWork, principal: Principal | None
+) -> list[dict[str, Any]]:
+    """The agency's remittances, the latest paid first, each with what it settled."""
+    with uow:
+        agency_row(uow.session, agency_code, principal)
+        found = uow.session.scalars(
+            select(Remittance)
+            .where(Remittance.agency_code == agency_code)
+            .order_by(Remittance.paid_on.desc(), Remittance.created_at.desc())
+        ).all()
+        return [remittance_view(uow.session, r) for r in found]
 
 
 def remittance_view(session: Session, remittance: Remittance) -> dict[str, Any]:

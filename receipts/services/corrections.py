@@ -237,9 +237,15 @@ def difference_lines(
 
 
 def record_error_notice(
-    cmd: RecordErrorNotice, *, uow: UnitOfWork, settings: Settings, principal: Principal | None
+    cmd: RecordErrorNotice,
+    *,
+    uow: UnitOfWork,
+    settings: Settings,
+    principal: Principal | None,
+    now: Clock = utcnow,
 ) -> dict[str, Any]:
-    """Keep an error notice against an issued receipt; no new number is used."""
+    """Keep an error notice against an issued receipt; no new number is used. The day's
+    01/TH-BLĐT then carries the receipt as "information corrected" (receipts.summaries)."""
     if not cmd.payer_name and not cmd.payer_address:
         raise ValidationFailed({"payer": ["a notice corrects the payer's name or address"]})
     with uow:
@@ -252,6 +258,7 @@ def record_error_notice(
             correct_payer_address=cmd.payer_address,
             reason=cmd.reason,
             created_by=principal.client_id if principal else None,
+            created_at=now(),
         )
         uow.session.add(notice)
         uow.session.flush()

@@ -33,13 +33,13 @@ from sqlalchemy import select
 
 from payments.clock import VN_TZ, as_utc, day_bounds
 from payments.payment_requests.models import PaymentRequest, RequestStatus
+from payments.spreadsheet import neutralise
 from payments.transactions.models import Flag, PaymentTransaction
 from payments.uow import UnitOfWork
 from reconciliation.console.labels import label
 from reconciliation.console.reports import Report
 from reconciliation.console.services import Scope, applied_in, channel_of, scoped
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CLASSES = {"revenue": "Số thu", "refund": "Phải hoàn trả", "partial": "Nộp một phần"}
 REFUND_STATUSES = frozenset(
     {RequestStatus.EXPIRED, RequestStatus.CANCELLED, RequestStatus.REFUNDED}
@@ -59,13 +59,6 @@ COLUMNS = (
 )
 MONEY = "#,##0"
 HEX_ID = re.compile(r"[0-9a-f]{32,}")  # a fingerprint of a statement line: no use to a person
-
-
-def neutralise(value: Any) -> Any:
-    """A cell a spreadsheet shows as typed: text that looks like a formula gets a leading '."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)

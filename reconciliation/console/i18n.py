@@ -163,10 +163,25 @@ PHRASES: dict[str, dict[str, str]] = {
     "error_notices": {"vi": "Thông báo sai sót", "en": "Error notices"},
     "replace_receipt": {"vi": "Lập biên lai thay thế", "en": "Issue a replacement"},
     "replace_help": {
-        "vi": "Biên lai mới có số mới, giữ nguyên các khoản thu; "
-        "biên lai này chuyển sang trạng thái bị thay thế.",
-        "en": "A new number with the same lines; this receipt becomes replaced.",
+        "vi": "Biên lai mới có số mới; biên lai này chuyển sang trạng thái bị thay thế. "
+        "Sửa mã khoản thu, số lượng, số tiền khi thu sai; để trống mã để bỏ một dòng. "
+        "Chênh lệch được hoàn trả hoặc lập yêu cầu nộp thêm.",
+        "en": "A new number; this receipt becomes replaced. Correct a fee code, quantity or "
+        "amount collected wrongly; clear a code to drop its line. The difference is refunded "
+        "or requested as an additional payment.",
     },
+    "fee_code": {"vi": "Mã khoản thu", "en": "Fee code"},
+    "quantity": {"vi": "Số lượng", "en": "Quantity"},
+    "lines_required": {
+        "vi": "Biên lai cần ít nhất một khoản thu.",
+        "en": "Keep at least one line.",
+    },
+    "whole_number": {"vi": "Nhập số nguyên (đồng).", "en": "Type a whole number."},
+    "money_consequence": {"vi": "Chênh lệch số tiền", "en": "Money consequence"},
+    "original_total": {"vi": "Tổng trên biên lai bị thay thế", "en": "Replaced receipt's total"},
+    "corrected_total": {"vi": "Tổng đúng", "en": "Corrected total"},
+    "difference": {"vi": "Chênh lệch", "en": "Difference"},
+    "concerned_request": {"vi": "Yêu cầu thanh toán", "en": "Payment request"},
     "error_notice": {
         "vi": "Thông báo sai sót (Mẫu 04/SS-CTĐT)",
         "en": "Error notice (form 04/SS-CTĐT)",
@@ -310,8 +325,70 @@ PHRASES: dict[str, dict[str, str]] = {
     "field_file": {"vi": "Tệp", "en": "File"},
     "field_action": {"vi": "Cách xử lý", "en": "Action"},
     "field_payment_request_id": {"vi": "Yêu cầu thanh toán", "en": "Payment request"},
+    "field_lines": {"vi": "Các khoản thu", "en": "Fee lines"},
+    "field_row": {"vi": "Dòng %d", "en": "Line %d"},  # a field of a form's row: "lines.0.amount"
     "error_validation-failed": {"vi": "Thông tin chưa hợp lệ", "en": "Invalid input"},
     "error_catalog-invalid": {"vi": "Danh mục không hợp lệ", "en": "Catalog is invalid"},
+    # the budget section (reconciliation/console/budget.py)
+    "budget": {"vi": "Ngân sách", "en": "Budget"},
+    "budget_title": {"vi": "Nộp ngân sách nhà nước", "en": "Remitting to the state budget"},
+    "budget_choose_agency": {"vi": "Chọn cơ quan", "en": "Choose an agency"},
+    "budget_overdue": {"vi": "Quá hạn nộp ngân sách", "en": "Overdue to the state budget"},
+    "budget_none_overdue": {"vi": "Không có khoản nào quá hạn.", "en": "Nothing is overdue."},
+    "budget_reminded": {"vi": "Theo nhắc hạn ngày", "en": "As reminded on"},
+    "budget_open": {"vi": "Mở trang ngân sách", "en": "Open the budget page"},
+    "budget_week": {"vi": "Tuần {week}/{year}", "en": "Week {week} of {year}"},
+    "budget_month": {"vi": "Tháng {month}/{year}", "en": "Month {month}/{year}"},
+    "budget_prev": {"vi": "Tháng trước", "en": "Previous month"},
+    "budget_next": {"vi": "Tháng sau", "en": "Next month"},
+    "budget_obligations": {"vi": "Số phải nộp ngân sách", "en": "Owed to the budget"},
+    "budget_fee": {"vi": "Khoản thu", "en": "Fee"},
+    "budget_kind": {"vi": "Loại", "en": "Kind"},
+    "budget_period": {"vi": "Kỳ", "en": "Period"},
+    "budget_collected": {"vi": "Số đã thu", "en": "Collected"},
+    "budget_retained": {"vi": "Để lại", "en": "Retained"},
+    "budget_transferred": {"vi": "Chuyển đơn vị khác", "en": "Transferred"},
+    "budget_owed": {"vi": "Phải nộp NSNN", "en": "Owed"},
+    "budget_remitted": {"vi": "Đã nộp", "en": "Remitted"},
+    "budget_outstanding": {"vi": "Còn phải nộp", "en": "Outstanding"},
+    "budget_due_on": {"vi": "Hạn nộp", "en": "Due"},
+    "budget_order": {"vi": "Giấy nộp tiền vào NSNN", "en": "Payment order to the budget"},
+    "budget_order_draft": {
+        "vi": "Giấy nộp tiền lập hôm nay cho số còn phải nộp của các kỳ đã kết thúc",
+        "en": "Today's payment order for what ended periods still owe",
+    },
+    "budget_order_empty": {
+        "vi": "Các kỳ đã kết thúc không còn khoản nào phải nộp.",
+        "en": "Ended periods owe nothing.",
+    },
+    "budget_remittances": {"vi": "Các lần nộp ngân sách", "en": "Remittances"},
+    "budget_paid_on": {"vi": "Ngày nộp", "en": "Paid on"},
+    "budget_order_reference": {"vi": "Số tham chiếu", "en": "Order reference"},
+    "budget_settled": {"vi": "Đã bù trừ cho", "en": "Settled"},
+    "budget_unallocated": {"vi": "Chưa phân bổ", "en": "Unallocated"},
+    "budget_no_remittances": {"vi": "Chưa có lần nộp nào.", "en": "No remittance yet."},
+    "budget_record": {"vi": "Ghi nhận nộp ngân sách", "en": "Record a remittance"},
+    "budget_recorded": {"vi": "Đã ghi nhận lần nộp ngân sách.", "en": "Remittance recorded."},
+    "budget_declaration": {"vi": "Tờ khai phí, lệ phí", "en": "Fee declaration"},
+    "budget_declaration_files": {"vi": "Tải tờ khai", "en": "Download the declaration"},
+    "budget_files_pending": {
+        "vi": "Tệp XLSX, PDF, XML của tờ khai chưa có trong phiên bản này.",
+        "en": "The declaration's XLSX, PDF and XML files are not in this version yet.",
+    },
+    "budget_form": {"vi": "Mẫu số", "en": "Form"},
+    "budget_tax_code": {"vi": "Mã số thuế", "en": "Tax code"},
+    "budget_chapter": {"vi": "Mã chương", "en": "Chapter"},
+    "budget_sub_item": {"vi": "Mã tiểu mục", "en": "Sub-item"},
+    "budget_retained_percent": {"vi": "Tỷ lệ để lại (%)", "en": "Retained (%)"},
+    "budget_bad_date": {"vi": "Ngày không hợp lệ (dd/mm/yyyy).", "en": "Not a date (dd/mm/yyyy)."},
+    "field_amount": {"vi": "Số tiền", "en": "Amount"},
+    "field_paid_on": {"vi": "Ngày nộp", "en": "Paid on"},
+    "field_order_reference": {"vi": "Số tham chiếu", "en": "Order reference"},
+    "error_remittance-exists": {"vi": "Số tham chiếu đã được ghi nhận", "en": "Reference in use"},
+    "error_detail_remittance-exists": {
+        "vi": "Số tham chiếu này đã được ghi nhận với số tiền hoặc ngày nộp khác.",
+        "en": "This order reference is already recorded with another amount or day.",
+    },
     # the request page's national-portal block (reconciliation/console/paygov.py)
     "paygov_title": {
         "vi": "Thanh toán qua Cổng Dịch vụ công quốc gia",
@@ -341,3 +418,14 @@ def t(key: str) -> str:
     if phrase is None:
         return key
     return phrase[current_language()]
+
+
+def field_name(field: str) -> str:
+    """A form field in words: ``reason`` → "Lý do"; a field of a row, ``lines.0.amount``, as
+    "Dòng 1 · Số tiền"; a field with no words yet as "Thông tin"."""
+    if f"field_{field}" in PHRASES:
+        return t(f"field_{field}")
+    _, row, name = [*field.split("."), "", ""][:3]
+    if row.isdigit() and name in PHRASES:
+        return f"{t('field_row') % (int(row) + 1)} · {t(name)}"
+    return t("field")

@@ -175,6 +175,12 @@ LABELS: dict[str, dict[str, Pair]] = {
         "accepted": ("Đã chấp nhận", "Accepted"),
         "rejected": ("Bị từ chối", "Rejected"),
     },
+    # what a replacement that corrected the amounts means for the money (receipts.services)
+    "money_consequence": {
+        "none": ("Số tiền không đổi", "Amount unchanged"),
+        "refund_due": ("Cần hoàn trả cho người nộp", "Refund due to the payer"),
+        "additional_payment_due": ("Đã lập yêu cầu nộp thêm", "Additional payment requested"),
+    },
     "notice_tax_status": {  # a Mẫu 04/SS-CTĐT error notice at the tax authority
         TaxStatus.PENDING: ("Đang gửi cơ quan thuế", "Being sent to the tax authority"),
         TaxStatus.ACCEPTED: ("Cơ quan thuế đã tiếp nhận", "Received by the tax authority"),

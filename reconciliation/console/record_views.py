@@ -3,6 +3,7 @@ functions, registered on the console blueprint by ``views.py``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from flask import redirect, render_template, request, url_for
@@ -11,9 +12,10 @@ from werkzeug.wrappers import Response
 from payments.catalog.services import import_catalog, parse_document
 from payments.clock import today
 from payments.errors import ValidationFailed
-from payments.http import settings, uow
+from payments.http import load, settings, uow
 from receipts import services as receipt_services
 from receipts.pdf import render_pdf
+from receipts.schemas import ReplaceIn
 from reconciliation.console import charts, exports, reports, services
 from reconciliation.console.auth import (
     admin_required,
@@ -86,14 +88,52 @@ def _form(*names: str) -> dict[str, str | None]:
 
 @login_required
 def replace_receipt(receipt_id: str) -> Response:
+    """Corrected payer details and/or fee lines, read as the API reads its body (ReplaceIn),
+    then the one replacement service; the new receipt's page shows the money consequence."""
     fields = _form("reason", "payer_name", "payer_address", "payer_id_number")
     if not fields["reason"]:
         raise ValidationFailed({"reason": [t("reason_required")]})
-    cmd = receipt_services.ReplaceReceipt(receipt_id, **fields)  # type: ignore[arg-type]
+    original = receipt_services.get_receipt(
+        receipt_id, uow=uow(), settings=settings(), principal=console_principal()
+    )
+    body: dict[str, object] = {k: v for k, v in fields.items() if v is not None}
+    lines = _typed_lines()
+    if lines != [{k: x[k] for k in LINE_FIELDS} for x in original["lines"]]:
+        body["lines"] = lines  # only a change of the lines is a correction of them
+    cmd = replace(load(ReplaceIn(), body), receipt_id=receipt_id)
     new = receipt_services.replace_receipt(
         cmd, uow=uow(), settings=settings(), principal=console_principal()
     )
     return redirect(url_for("console.receipt", receipt_id=new["id"], done="replaced"), 303)
+
+
+LINE_FIELDS = ("fee_code", "quantity", "amount")
+
+
+def _typed_lines() -> list[dict[str, object]]:
+    """The form's fee lines (``line_fee_code``/``line_quantity``/``line_amount``, one per
+    row); a row without a fee code is left out, amounts may be typed 200.000 or 200 000."""
+    rows = zip(*(request.form.getlist(f"line_{name}") for name in LINE_FIELDS), strict=False)
+    lines: list[dict[str, object]] = []
+    for fee_code, quantity, amount in rows:
+        if fee_code.strip():
+            lines.append(
+                {
+                    "fee_code": fee_code.strip(),
+                    "quantity": _whole(quantity, f"lines.{len(lines)}.quantity"),
+                    "amount": _whole(amount, f"lines.{len(lines)}.amount"),
+                }
+            )
+    if not lines:
+        raise ValidationFailed({"lines": [t("lines_required")]})
+    return lines
+
+
+def _whole(typed: str, field: str) -> int:
+    digits = typed.strip().replace(".", "").replace(",", "").replace(" ", "")
+    if not digits.isdigit():
+        raise ValidationFailed({field: [t("whole_number")]})
+    return int(digits)
 
 
 @login_required

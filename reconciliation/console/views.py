@@ -31,7 +31,7 @@ from reconciliation.console.auth import (
     sign_in,
     sign_out,
 )
-from reconciliation.console.i18n import current_language, t
+from reconciliation.console.i18n import current_language, field_name, t
 from reconciliation.parsers import FORMATS
 from reconciliation.schemas import ResolveIn
 
@@ -97,6 +97,11 @@ def field_message_filter(message: str) -> str:
     return labels.field_message(message, current_language())
 
 
+@bp.app_template_filter("field_name")
+def field_name_filter(field: str) -> str:
+    return field_name(field)
+
+
 @bp.app_template_filter("explain")
 def explain_filter(detail: str) -> str:
     return labels.explain(detail, current_language(), money_format)
@@ -107,6 +112,7 @@ NAV = [
     ("console.reconciliation", "reconciliation"),
     ("console.receipts", "receipts"),
     ("console.reports_page", "reports"),
+    ("console.budget_index", "budget"),
 ]
 
 

@@ -179,25 +179,42 @@ def _merge_exceptions(
             )
         )
     }
+    new: list[dict[str, Any]] = []  # a first run's thousands: one executemany, no ORM objects
     for found in result.exceptions:
         row = stored.pop(found.key, None)
         if row is None:
-            row = ReconciliationException(
-                account_id=cmd.account_id, business_date=cmd.day, key=found.key
+            new.append(
+                {
+                    "account_id": cmd.account_id,
+                    "business_date": cmd.day,
+                    "key": found.key,
+                    "run_id": run.id,
+                    "reason": found.reason,
+                    "amount": found.amount,
+                    "statement_line_id": found.line_id,
+                    "payment_request_id": _request_id(found.request_id),
+                    "detail": found.detail,
+                }
             )
-            session.add(row)
+            continue
         row.run_id = run.id
         row.reason = found.reason
         row.amount = found.amount
         row.statement_line_id = found.line_id
         if row.status == ExceptionStatus.OPEN or row.payment_request_id is None:
-            row.payment_request_id = uuid.UUID(found.request_id) if found.request_id else None
+            row.payment_request_id = _request_id(found.request_id)
         row.detail = found.detail
+    if new:
+        session.execute(insert(ReconciliationException), new)
     for gone in stored.values():
         if gone.status == ExceptionStatus.OPEN:
             session.delete(gone)  # the difference no longer exists
         else:
             gone.run_id = run.id  # resolved: the officer's work stays with the run
+
+
+def _request_id(text: str | None) -> uuid.UUID | None:
+    return uuid.UUID(text) if text else None
 
 
 def _summary(session: Session, run: ReconciliationRun, result: DayResult) -> dict[str, Any]:

@@ -56,6 +56,8 @@ def pages_of(day: Any) -> list[str]:
         "/console/receipts?tax=pending",
         f"/console/receipts/{day.receipt_ids[0]}",
         "/console/reports",
+        f"/console/budget/{JUSTICE.code}",
+        f"/console/budget/{JUSTICE.code}/declarations/{day.day:%Y-%m}",
         "/console/no-such-page",
     ]
 

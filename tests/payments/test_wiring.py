@@ -11,7 +11,13 @@ from payments.cli import cli
 from payments.config import Settings
 from receipts.services import add_receipts_to_requests
 
-JOB_IDS = {"outbox", "expire_requests", "receipt_summaries", "paygov_poll"}
+JOB_IDS = {
+    "outbox",
+    "expire_requests",
+    "receipt_summaries",
+    "paygov_poll",
+    "budget_overdue_reminders",
+}
 
 
 def offline_settings(tmp_path: Path) -> Settings:
@@ -29,7 +35,7 @@ def test_each_container_holds_its_own_jobs_extensions_and_gauges(tmp_path: Path)
     first.gauges.clear()
 
     assert {job.id for job in second.jobs} >= JOB_IDS
-    assert len({job.id for job in second.jobs}) == len(second.jobs) == 5
+    assert len({job.id for job in second.jobs}) == len(second.jobs) == 6
     assert second.view_extensions == [add_receipts_to_requests]
     assert {"thuphi_receipts", "thuphi_reconciliation_exceptions"} <= set(second.gauges)
 

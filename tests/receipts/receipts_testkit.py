@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 import uuid
 from dataclasses import dataclass, replace
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 from factories import make_payment_request
+from sqlalchemy import select
 
 from payments.app import build_container
 from payments.auth.services import Principal
@@ -27,6 +30,7 @@ from providers.base import EventKind, ProviderEvent, TxnStatus
 from providers.taxauthority import TaxAuthorityClient
 from receipts.devcert import generate_dev_pair
 from receipts.jobs import subscribers
+from receipts.models import Receipt
 
 EVERYONE = Principal(
     "receipt-tests",
@@ -44,6 +48,7 @@ AGENCY_NAMES = {
     SNNMT: ("Sở Nông nghiệp và Môi trường tỉnh Hà Tĩnh", "3000456789", "26TNM", "27TNM"),
 }
 # 23:59:30 on 31 December 2026 in Hà Nội; a clock is flipped from here into 2027
+XMLSEC1 = shutil.which("xmlsec1")
 NEW_YEARS_EVE = datetime(2026, 12, 31, 16, 59, 30, tzinfo=UTC)
 
 
@@ -139,6 +144,31 @@ class Kit:
             total += tried
             if tried == 0:
                 return total
+
+
+def paid_receipt(kit: Kit, procedure: str) -> Receipt:
+    """The one receipt of a new request for ``procedure``, paid in full and issued."""
+    request = kit.create(procedure)
+    kit.pay(request)
+    kit.drain()
+    with kit.container.uow() as uow:
+        found = uow.session.scalars(
+            select(Receipt).where(Receipt.dossier_code == request["dossier_code"])
+        ).all()
+        assert len(found) == 1, found
+        uow.session.expunge(found[0])
+        return found[0]
+
+
+def xmlsec1_verify(xml: bytes, cert: bytes, folder: Path) -> int:
+    """xmlsec1's exit status verifying ``xml`` against ``cert`` (0: the signature holds)."""
+    (folder / "r.xml").write_bytes(xml)
+    (folder / "c.pem").write_bytes(cert)
+    return subprocess.run(
+        [str(XMLSEC1), "--verify", "--id-attr:Id", "DLBLai", "--id-attr:Id", "Object",
+         "--pubkey-cert-pem", str(folder / "c.pem"), str(folder / "r.xml")],
+        capture_output=True, timeout=60, check=False,
+    ).returncode  # fmt: skip
 
 
 def add_series(container: Container, *series: tuple[str, str]) -> None:

@@ -353,4 +353,4 @@ def test_the_monthly_declaration_sums_each_fees_month(api: Api, collections: Col
     assert declared["totals"] == {
         k: stp[k] for k in ("collected", "retained", "transferred", "owed")
     }
-    assert s.get(f"{url}/2026", timeout=10).status_code == 404  # the yearly settlement: not yet
+    assert s.get(f"{url}/2026-13", timeout=10).status_code == 404  # no such month

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,10 +11,13 @@ import pytest
 from receipts_testkit import (  # noqa: F401 - fixtures
     CA,
     STP,
+    XMLSEC1,
     Kit,
     kit_fixture,
+    paid_receipt,
     receipt_settings,
     signing_files_fixture,
+    xmlsec1_verify,
 )
 from sqlalchemy import select
 
@@ -30,8 +31,6 @@ from receipts.models import Receipt
 from receipts.signers import signing_pair, signing_problem
 from receipts.xmlsig import ReceiptSignatureError, verify
 
-XMLSEC1 = shutil.which("xmlsec1")
-
 
 def write_pair(folder: Path, name: str) -> tuple[bytes, bytes]:
     key, cert = generate_dev_pair(name, not_before=datetime(2026, 1, 1, tzinfo=UTC))
@@ -44,19 +43,6 @@ def signers_file(folder: Path, mapping: dict[str, Any]) -> str:
     path = folder / "signers.json"
     path.write_text(json.dumps(mapping), encoding="utf-8")
     return str(path)
-
-
-def paid_receipt(kit: Kit, procedure: str) -> Receipt:
-    request = kit.create(procedure)
-    kit.pay(request)
-    kit.drain()
-    with kit.container.uow() as uow:
-        found = uow.session.scalars(
-            select(Receipt).where(Receipt.dossier_code == request["dossier_code"])
-        ).all()
-        assert len(found) == 1, found
-        uow.session.expunge(found[0])
-        return found[0]
 
 
 def test_two_agencies_receipts_verify_with_two_different_certificates(
@@ -80,8 +66,8 @@ def test_two_agencies_receipts_verify_with_two_different_certificates(
         verify(bytes(gplx.signed_xml), justice)
     if XMLSEC1:  # the independent verifier agrees
         for receipt, right, wrong in ((lltp, justice, police), (gplx, police, justice)):
-            assert _xmlsec1(bytes(receipt.signed_xml), right, tmp_path) == 0
-            assert _xmlsec1(bytes(receipt.signed_xml), wrong, tmp_path) != 0
+            assert xmlsec1_verify(bytes(receipt.signed_xml), right, tmp_path) == 0
+            assert xmlsec1_verify(bytes(receipt.signed_xml), wrong, tmp_path) != 0
 
 
 def test_an_agency_not_listed_signs_with_the_default_pair(
@@ -137,13 +123,3 @@ def _with(settings: Settings, **changes: Any) -> Settings:
     from dataclasses import replace
 
     return replace(settings, receipt_cert="", receipt_key="", **changes)
-
-
-def _xmlsec1(xml: bytes, cert: bytes, folder: Path) -> int:
-    (folder / "r.xml").write_bytes(xml)
-    (folder / "c.pem").write_bytes(cert)
-    return subprocess.run(
-        [str(XMLSEC1), "--verify", "--id-attr:Id", "DLBLai", "--id-attr:Id", "Object",
-         "--pubkey-cert-pem", str(folder / "c.pem"), str(folder / "r.xml")],
-        capture_output=True, timeout=60, check=False,
-    ).returncode  # fmt: skip

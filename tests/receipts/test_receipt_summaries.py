@@ -22,7 +22,13 @@ from providers.taxauthority import summary_problems
 from providers.taxauthority.schemas import NOTICES_PATH, SUMMARIES_PATH
 from receipts.jobs import pending_tax, summarise_due
 from receipts.models import Receipt, ReceiptSummary
-from receipts.services import RecordErrorNotice, get_receipt, record_error_notice
+from receipts.services import (
+    RecordErrorNotice,
+    ReplaceReceipt,
+    get_receipt,
+    record_error_notice,
+    replace_receipt,
+)
 
 DAY = date(2026, 11, 20)
 
@@ -178,3 +184,128 @@ def test_an_error_notice_reaches_the_tax_authority_and_its_status_is_shown(
     (shown,) = view["error_notices"]
     assert shown["tax_authority_status"] == "accepted" and shown["tax_authority_id"]
     assert pending_tax(uow=kit.container.uow())["notices"] == []
+
+
+def _only_receipt_id(kit: Kit, number: int) -> str:
+    with kit.container.uow() as uow:
+        return str(uow.session.scalars(select(Receipt).where(Receipt.number == number)).one().id)
+
+
+def test_a_receipt_an_error_notice_corrected_is_carried_as_information_corrected(
+    kit: Kit, tax: FakeTaxAuthority, signing_files: tuple[Path, Path]
+) -> None:
+    clock = SteppingClock(local(9))
+    wire_tax(kit, tax.url, clock)
+    issue_at(kit, clock, local(9), count=2)
+    clock.flip(local(10))
+    notice = record_error_notice(
+        RecordErrorNotice(_only_receipt_id(kit, 1), "sai địa chỉ", payer_address="Thạch Hà"),
+        uow=kit.container.uow(), settings=kit.settings, principal=None, now=clock,
+    )  # fmt: skip
+    clock.flip(local(23))
+    summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23))
+    kit.drain()
+    (first,) = sent(tax)
+    assert [(r["number"], r["status"]) for r in first["receipts"]] == [(1, "new"), (2, "new")]
+    (row,) = first["corrections"]
+    assert (row["number"], row["status"], row["status_label"]) == (
+        1,
+        "information_corrected",
+        "Điều chỉnh thông tin",
+    )
+    assert row["related_receipt"] == "EBL01-26TCA-00000001"
+    assert (row["corrected_period"], row["explanation"]) == ("2026-11-20", "sai địa chỉ")
+    assert (row["stt"], row["notice_id"]) == (3, notice["id"])
+    assert (first["count"], first["totals"]["le_phi"]) == (
+        2,
+        sum(r["amount"] for r in first["receipts"]),
+    )
+    # the signed XML has the row in the form's one table
+    cert = signing_files[1].read_text()
+    two = SignatureConfiguration(location="./DSCKS/NNT/", expect_references=2)
+    xml = base64.b64decode(first["signed_xml"])
+    data, _ = XMLVerifier().verify(xml, x509_cert=cert, expect_config=two)  # type: ignore[misc]
+    rows = [
+        (b.findtext("SBLai"), b.findtext("TThai"), b.findtext("BLLQuan"))
+        for b in data.signed_xml.iterfind("NDTKhai/DSBLai/BLai")
+    ]
+    assert rows[-1] == ("1", "Điều chỉnh thông tin", "EBL01-26TCA-00000001")
+    # carried once: the next run of the day has nothing to add
+    assert summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23, 10)) == []
+
+
+def test_a_notice_after_the_first_sending_goes_out_as_a_supplement_of_corrections_only(
+    kit: Kit, tax: FakeTaxAuthority
+) -> None:
+    clock = SteppingClock(local(9))
+    wire_tax(kit, tax.url, clock)
+    issue_at(kit, clock, local(9), count=2)
+    clock.flip(local(23))
+    summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23))
+    clock.flip(local(23, 40))
+    record_error_notice(
+        RecordErrorNotice(_only_receipt_id(kit, 2), "sai tên", payer_name="Lê Văn Bình"),
+        uow=kit.container.uow(), settings=kit.settings, principal=None, now=clock,
+    )  # fmt: skip
+    created = summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23, 45))
+    assert len(created) == 1
+    kit.drain()
+    first, supplement = sent(tax)
+    assert first["corrections"] == [] and supplement["sending"] == "supplement"
+    assert (supplement["receipts"], supplement["count"]) == ([], 0)
+    assert (supplement["from_number"], supplement["to_number"]) == (3, 2)
+    (row,) = supplement["corrections"]
+    assert (row["number"], row["status"], row["payer_name"]) == (
+        2,
+        "information_corrected",
+        "Lê Văn Bình",
+    )
+    assert summary_problems(supplement) == []
+
+
+def test_a_receipt_of_an_earlier_day_corrected_today_is_in_todays_sending(
+    kit: Kit, tax: FakeTaxAuthority
+) -> None:
+    before = DAY - timedelta(days=1)
+    clock = SteppingClock(local(9, 0, before))
+    wire_tax(kit, tax.url, clock)
+    issue_at(kit, clock, local(9, 0, before))
+    clock.flip(local(23, 0, before))
+    summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23, 0, before))
+    clock.flip(local(10))
+    record_error_notice(
+        RecordErrorNotice(_only_receipt_id(kit, 1), "sai tên", payer_name="Lê Văn Bình"),
+        uow=kit.container.uow(), settings=kit.settings, principal=None, now=clock,
+    )  # fmt: skip
+    assert summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(22)) == []
+    assert len(summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23))) == 1
+    kit.drain()
+    earlier, today = sent(tax)
+    assert (earlier["date"], today["date"], today["sending"], today["late"]) == (
+        before.isoformat(),
+        DAY.isoformat(),
+        "first",
+        False,
+    )
+    (row,) = today["corrections"]
+    assert (row["date"], row["corrected_period"]) == (before.isoformat(), before.isoformat())
+
+
+def test_a_replacement_is_carried_as_replaced_with_the_receipt_it_replaces(
+    kit: Kit, tax: FakeTaxAuthority
+) -> None:
+    clock = SteppingClock(local(9))
+    wire_tax(kit, tax.url, clock)
+    issue_at(kit, clock, local(9))
+    clock.flip(local(11))
+    cmd = ReplaceReceipt(_only_receipt_id(kit, 1), "sai số định danh", payer_id_number="040201009")
+    replace_receipt(cmd, uow=kit.container.uow(), settings=kit.settings, principal=None, now=clock)
+    summarise_due(uow=kit.container.uow(), settings=kit.settings, now=local(23))
+    kit.drain()
+    (first,) = sent(tax)
+    rows = [(r["number"], r["status"], r["related_receipt"]) for r in first["receipts"]]
+    assert rows == [(1, "new", None), (2, "replaced", "EBL01-26TCA-00000001")]
+    assert (first["receipts"][1]["status_label"], first["receipts"][1]["explanation"]) == (
+        "Thay thế",
+        "sai số định danh",
+    )

@@ -21,6 +21,7 @@ from receipts.models import Receipt, TaxStatus
 from receipts.signers import agencies_unable_to_sign
 from reconciliation.console.models import PaymentDay, ReductionDay
 from reconciliation.console.services.accounts import DayState, day_states
+from reconciliation.console.services.budget import overdue_reminders
 from reconciliation.console.services.common import (
     CHANNELS,
     ONLINE_PROVIDERS,
@@ -148,6 +149,8 @@ def dashboard(
             extra={
                 **attention(scope, day, s),
                 "unable_to_sign": unable_to_sign(s, scope, settings),
+                # what the scheduler reminded as overdue to the state budget today
+                "budget_overdue": overdue_reminders(s, scope, day),
             },
         )
 
