@@ -71,17 +71,33 @@ def candidates_in(text: str) -> Iterator[str]:
     A well-formed ``TPH`` + 14 digits comes as found; the damaged shapes of the module docstring
     come upper-cased without separators (glued digits cut at 19 characters).
     """
-    text = text or ""
-    exact = [(m.start(), PREFIX + re.sub(r"\D", "", m.group(1))) for m in _FIND.finditer(text)]
-    taken = {start for start, _ in exact}
-    loose = [
-        (m.start(), shape)
-        for m in _LOOSE.finditer(text)
-        if m.start() not in taken
-        and (shape := _damaged_shape(m.group(1), text[m.end() : m.end() + 1].isalpha()))
-    ]
-    for _, candidate in sorted(exact + loose):
-        yield candidate
+    return iter(candidate_list(text))
+
+
+def candidate_list(text: str | None) -> list[str]:
+    """:func:`candidates_in` as a list (a statement asks it once a line)."""
+    if not text:
+        return []
+    exact = [(m.start(), PREFIX + _digits(m.group(1))) for m in _FIND.finditer(text)]
+    # a loose run starts at a T too: when every T starts a reference already, there is none
+    if text.count("T") + text.count("t") > len(exact):
+        taken = {start for start, _ in exact}
+        loose = [
+            (m.start(), shape)
+            for m in _LOOSE.finditer(text)
+            if m.start() not in taken
+            and (shape := _damaged_shape(m.group(1), text[m.end() : m.end() + 1].isalpha()))
+        ]
+        if loose:  # both lists are in text order: merged only when both have some
+            return [candidate for _, candidate in sorted(exact + loose)]
+    return [candidate for _, candidate in exact]
+
+
+_NON_DIGITS = re.compile(r"\D")
+
+
+def _digits(run: str) -> str:
+    return run if run.isdigit() else _NON_DIGITS.sub("", run)  # most memos: no separators
 
 
 def _damaged_shape(run: str, word_follows: bool) -> str | None:

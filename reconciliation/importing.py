@@ -76,6 +76,7 @@ LINE_COLUMNS = (
     "account_unverified",
 )
 MAX_INT64 = 2**63 - 1
+ANALYZE_AFTER = 10_000  # lines in one import that make the table's statistics stale
 
 
 @dataclass(frozen=True)
@@ -194,10 +195,10 @@ def _warnings(parsed: ParsedStatement, account: BeneficiaryAccount) -> list[str]
 
 def references_of(description: str) -> tuple[str | None, str | None]:
     """(valid reference, first reference-shaped candidate that fails its check) of a memo."""
-    candidates = list(refs.candidates_in(description))
-    valid = next((c for c in candidates if refs.is_valid(c)), None)
-    if valid:
-        return valid, None
+    candidates = refs.candidate_list(description)
+    for candidate in candidates:
+        if refs.is_valid(candidate):
+            return candidate, None
     return None, candidates[0] if candidates else None
 
 
@@ -361,9 +362,14 @@ def _copy_lines(
             "ON CONFLICT (account_id, fingerprint) DO NOTHING"
         )
     )
+    imported = int(result.rowcount)  # type: ignore[attr-defined]
+    if imported >= ANALYZE_AFTER:
+        # the day's run reads these lines next, before autovacuum has looked at them: without
+        # statistics PostgreSQL takes a fresh day for one row and joins it row by row
+        session.execute(text("ANALYZE recon_statement_lines"))
     if progress:
         progress("import", total, total)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return imported
 
 
 def get_statement(

@@ -17,14 +17,18 @@ day twice decides the same way; the credits themselves are applied by the caller
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 
 from payments import reference as refs
+from payments.clock import business_day
 from payments.payment_requests.state import LATE, OPEN
+from payments.records import maker
 from reconciliation.models import MatchStatus, Reason, Rule
 
 PROPOSAL_WINDOW_DAYS = 3  # a request created up to three days before the credit
@@ -53,7 +57,7 @@ class Req:
     paid: int
     status: str
     payer_name: str
-    created_at: datetime
+    created_at: datetime  # as stored (UTC): its business day is asked only for a proposal
 
     @property
     def remaining(self) -> int:
@@ -147,6 +151,15 @@ class DayResult:
     balance: dict[str, object] = field(default_factory=dict)
 
 
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")  # str.isalnum, upper-case ASCII
+_REFERENCE = Rule.REFERENCE  # looked up once: an enum member costs a lookup per line
+# a day makes one of each per statement line: without the frozen __setattr__ (payments.records)
+make_line = maker(Line)
+_match_out = maker(MatchOut)
+_exception_out = maker(ExceptionOut)
+_credit_out = maker(CreditOut)
+
+
 def typo_variants(candidate: str) -> list[str]:
     """Valid references a damaged ``candidate`` may stand for: one wrong digit, letters typed for
     digits, a missing last character, bank digits glued after it (``refs.recovery_variants``)."""
@@ -155,6 +168,8 @@ def typo_variants(candidate: str) -> list[str]:
 
 def normalise_name(text: str) -> set[str]:
     """Upper-case ASCII words: "Nguyễn Văn Ân" and "NGUYEN VAN AN" meet."""
+    if text.isascii():  # no marks to strip: the same words, split in C
+        return set(_NOT_ALNUM.sub(" ", text.upper()).split())
     text = text.replace("đ", "d").replace("Đ", "D")
     ascii_text = "".join(
         c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
@@ -164,28 +179,61 @@ def normalise_name(text: str) -> set[str]:
 
 def name_fits(payer_name: str, text: str) -> bool:
     """Every word of the payer's name (two at least) appears in the credit's name or memo."""
-    payer = normalise_name(payer_name)
-    return len(payer) >= 2 and payer <= normalise_name(text)
+    return words_fit(normalise_name(payer_name), normalise_name(text))
+
+
+def words_fit(payer: set[str], words: set[str]) -> bool:
+    """:func:`name_fits` on names already normalised (a day normalises each once)."""
+    return len(payer) >= 2 and payer <= words
 
 
 class _Day:
     def __init__(self, inp: DayInput) -> None:
         self.inp = inp
         self.out = DayResult()
-        credits = [ln for ln in inp.lines if ln.amount > 0]
-        self.open: dict[int, Line] = {ln.id: ln for ln in sorted(credits, key=lambda x: x.id)}
+        credits = sorted((ln for ln in inp.lines if ln.amount > 0), key=attrgetter("id"))
+        self.open: dict[int, Line] = {ln.id: ln for ln in credits}
+        self.matches, self.credits = self.out.matches, self.out.credits
         self.claimed_txns: set[int] = set()
         self.claimed_batches: set[str] = set()
 
-    def match(self, rule: str, line: Line, request_ids: Iterable[str], **kw: object) -> None:
+    def match(
+        self,
+        rule: str,
+        line: Line,
+        request_ids: Iterable[str],
+        status: str = MatchStatus.MATCHED,
+        transaction_id: int | None = None,
+        settlement_key: str | None = None,
+    ) -> None:
         self.open.pop(line.id, None)
-        self.out.matches.append(MatchOut(rule, line.id, tuple(request_ids), line.amount, **kw))  # type: ignore[arg-type]
+        self.matches.append(
+            _match_out(
+                rule,
+                line.id,
+                tuple(request_ids),
+                line.amount,
+                status,
+                transaction_id,
+                settlement_key,
+            )
+        )
 
-    def exception(self, reason: str, key: str, amount: int, **kw: object) -> None:
-        self.out.exceptions.append(ExceptionOut(f"{reason}:{key}", reason, amount, **kw))  # type: ignore[arg-type]
+    def exception(
+        self,
+        reason: str,
+        key: str,
+        amount: int,
+        line_id: int | None = None,
+        request_id: str | None = None,
+        detail: str = "",
+    ) -> None:
+        self.out.exceptions.append(
+            _exception_out(f"{reason}:{key}", reason, amount, line_id, request_id, detail)
+        )
 
     def credit(self, line: Line, req: Req, *, corrected: bool = False) -> None:
-        self.out.credits.append(CreditOut(line, req.id, req.reference, corrected))
+        self.credits.append(_credit_out(line, req.id, req.reference, corrected))
 
 
 def reconcile(inp: DayInput) -> DayResult:
@@ -211,6 +259,8 @@ def reconcile(inp: DayInput) -> DayResult:
 
 
 def _manual(day: _Day) -> None:
+    if not day.inp.manual:
+        return  # no officer linked a line of this day
     for line in list(day.open.values()):
         req = day.inp.requests_by_id.get(day.inp.manual.get(line.id, ""))
         if req is not None:
@@ -220,6 +270,8 @@ def _manual(day: _Day) -> None:
 
 
 def _provider_txns(day: _Day) -> None:
+    if not day.inp.txns:
+        return  # nothing a provider reported: no line to look up
     by_bank_ref: dict[tuple[str, int], list[Txn]] = defaultdict(list)
     by_reference: dict[tuple[str, int], list[Txn]] = defaultdict(list)
     for t in sorted(day.inp.txns, key=lambda t: t.id):
@@ -273,11 +325,13 @@ def _references(day: _Day) -> None:
 def _settle(day: _Day, req: Req, lines: list[Line]) -> None:
     """A request's credits of the day: instalments that add up match; the rest are explained."""
     remaining = req.remaining
-    together = sum(line.amount for line in lines) == remaining > 0
+    received = lines[0].amount if len(lines) == 1 else sum(line.amount for line in lines)
+    together = received == remaining > 0
+    ids = (req.id,)
     for line in lines:
         day.credit(line, req)
         if together or line.amount == remaining > 0:
-            day.match(Rule.REFERENCE, line, [req.id])
+            day.match(_REFERENCE, line, ids)
         else:
             day.open.pop(line.id)
             reason = Reason.DUPLICATE_PAYMENT if remaining == 0 else Reason.AMOUNT_MISMATCH
@@ -314,6 +368,8 @@ def _typos(day: _Day) -> None:
 
 
 def _pos_batches(day: _Day) -> None:
+    if not day.inp.batches:
+        return  # no batch closed: no line to look up
     by_net: dict[int, list[Batch]] = defaultdict(list)
     for b in sorted(day.inp.batches, key=lambda b: b.key):
         by_net[b.expected_net].append(b)
@@ -337,16 +393,22 @@ def _proposals(day: _Day) -> None:
     earliest = day.inp.day - timedelta(days=PROPOSAL_WINDOW_DAYS)
     for req in day.inp.window({line.amount for line in day.open.values()}):
         req = day.inp.requests_by_id.setdefault(req.id, req)  # share the day's view of it
-        recent = earliest <= req.created_at.date() <= day.inp.day
+        recent = earliest <= business_day(req.created_at) <= day.inp.day
         if req.status in OPEN and req.account_id == day.inp.account_id and recent:
             candidates[req.remaining].append(req)
     proposed: set[str] = set()
+    payers: dict[str, set[str]] = {}  # request id → its payer's words, normalised once
     for line in list(day.open.values()):
-        text = f"{line.counterparty_name or ''} {line.description}"
+        if not (same_amount := candidates.get(line.amount)):
+            continue
+        words = normalise_name(f"{line.counterparty_name or ''} {line.description}")
         fits = [
             r
-            for r in candidates.get(line.amount, ())
-            if r.id not in proposed and name_fits(r.payer_name, text)
+            for r in same_amount
+            if r.id not in proposed
+            and words_fit(
+                payers.get(r.id) or payers.setdefault(r.id, normalise_name(r.payer_name)), words
+            )
         ]
         if len(fits) != 1:
             continue

@@ -31,10 +31,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, make_dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from hashlib import sha256 as _sha256
-from typing import Any, cast
+from typing import Any
+
+from payments.records import make_many
 
 
 class StatementFormatError(ValueError):
@@ -67,19 +69,12 @@ class ParsedLine:
 
 
 # A frozen dataclass sets every field through object.__setattr__, which costs more than reading
-# a generic CSV line. The hot path builds a mutable twin with the very same slots and re-classes
-# it: the result *is* a ParsedLine (frozen, equal, hashable), made at a third of the cost.
-_MutableLine = make_dataclass(
-    "_MutableLine", [(f.name, f.type) for f in fields(ParsedLine)], slots=True
-)
+# a generic CSV line: the hot path makes them through ``payments.records``.
 
 
 def make_lines(*columns: Iterable[Any]) -> list[ParsedLine]:
     """ParsedLines from one iterable per field, in field order (callers have validated them)."""
-    lines = list(map(_MutableLine, *columns))
-    for line in lines:
-        line.__class__ = ParsedLine
-    return cast(list[ParsedLine], lines)
+    return make_many(ParsedLine, *columns)
 
 
 @dataclass(frozen=True, slots=True)

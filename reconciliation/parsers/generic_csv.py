@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import date
 from hashlib import sha256
 from itertools import compress
-from operator import not_
+from operator import methodcaller, not_
 
 from .base import (
     Fingerprinter,
@@ -46,6 +46,7 @@ COLUMNS = (
 )
 
 Row = list[str]
+_HEXDIGEST = methodcaller("hexdigest")
 
 
 class _NotFast(Exception):
@@ -76,6 +77,7 @@ def parse_generic_csv(text: str) -> ParsedStatement:
             lines = _parse_columns(rows, line_nos, order, len(names))
         except _NotFast:
             lines = _parse_rows(rows, line_nos, order, len(names))
+        del rows  # freed here, not looked at by the collector when it resumes
     start, end = period_of(lines)
     return ParsedStatement(FORMAT, None, "VND", None, None, start, end, lines)
 
@@ -119,23 +121,23 @@ def _parse_columns(
     booking_t, value_t, amount_t, desc_t, ref_t, name_t, acct_t, balance_t = (
         columns[i] for i in order
     )
-    fromiso = date.fromisoformat
     try:
-        bookings = list(map(fromiso, booking_t))
-        values = [fromiso(v) if v else None for v in value_t]
+        # a day's file holds a handful of distinct dates: each read once, shared by its lines
+        booking_of, value_of = _dates(booking_t), _dates(value_t)
         amounts = list(map(int, amount_t))
         balances = [int(b) if b else None for b in balance_t]
     except ValueError:
         raise _NotFast from None
-    # date.fromisoformat and int() are lenient ("20261102", "2026-W45-1", " 5", "1_000", "+5",
-    # non-ASCII digits); a value is on the fast path only if it reads back as written.
+    # int() is lenient (" 5", "1_000", "+5", non-ASCII digits); a value is on the fast path
+    # only if it reads back as written.
     if (
-        tuple(map(date.isoformat, bookings)) != booking_t
-        or tuple(v.isoformat() if v else "" for v in values) != value_t
+        None in booking_of.values()
         or tuple(map(str, amounts)) != amount_t
         or tuple("" if b is None else str(b) for b in balances) != balance_t
     ):
         raise _NotFast
+    bookings = list(map(booking_of.__getitem__, booking_t))
+    values = list(map(value_of.__getitem__, value_t))
     descriptions = list(map(str.strip, desc_t))
     refs = [r or None for r in map(str.strip, ref_t)]
     names = [n or None for n in map(str.strip, name_t)]
@@ -153,6 +155,20 @@ def _parse_columns(
         balances,
         fingerprints,
     )
+
+
+def _dates(texts: Sequence[str]) -> dict[str, date | None]:
+    """Each distinct ISO date of a column, read once (``""`` is no date); raises ValueError.
+
+    date.fromisoformat is lenient ("20261102", "2026-W45-1"): a date is on the fast path only
+    if it reads back as written."""
+    out: dict[str, date | None] = {}
+    for text in set(texts):
+        day = date.fromisoformat(text) if text else None
+        if day is not None and day.isoformat() != text:
+            raise ValueError(text)
+        out[text] = day
+    return out
 
 
 def _fingerprints(
@@ -174,7 +190,7 @@ def _fingerprints(
             n = seen.get(base, 0)
             seen[base] = n + 1
             keys[i] = f"{base}|{n}"
-    return [sha256(key.encode()).hexdigest() for key in keys]
+    return list(map(_HEXDIGEST, map(sha256, map(str.encode, keys))))
 
 
 def _date(text: str, column: str, line_no: int) -> date:

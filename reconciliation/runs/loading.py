@@ -10,14 +10,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    DateTime,
+    String,
+    cast,
     func,
     select,
+    type_coerce,
 )
 from sqlalchemy.orm import Session
 
-from payments.clock import VN_TZ, business_day, day_bounds
+from payments.clock import business_day, day_bounds
 from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest
 from payments.transactions import ledger
+from payments.transactions.bulk import keys_in
 from payments.transactions.models import PaymentTransaction, PosSettlement, TxnState
 from reconciliation.matching import (
     BalanceCheck,
@@ -26,6 +31,7 @@ from reconciliation.matching import (
     Line,
     Req,
     Txn,
+    make_line,
     typo_variants,
 )
 from reconciliation.models import (
@@ -38,6 +44,7 @@ from reconciliation.models import (
 from reconciliation.runs.applying import PROVIDER
 
 IN_CHUNK = 5_000
+PARTITION = 20_000  # rows per fetch of a large read
 
 
 MONEY_PROVIDERS = ("bank", "paygov")  # their transactions are single credits on the statement
@@ -58,42 +65,56 @@ _LINE_COLS = (
     StatementLine.reference,
     StatementLine.reference_candidate,
 )
-_REQ_COLS = (
-    PaymentRequest.id,
+# the stored instant, not converted per row (UTCDateTime would): only a proposal asks its day
+_CREATED = type_coerce(PaymentRequest.created_at, DateTime(timezone=True))
+_REQ_TAIL = (
     PaymentRequest.reference,
     PaymentRequest.account_id,
     PaymentRequest.total_amount,
     PaymentRequest.paid_amount,
     PaymentRequest.status,
     PaymentRequest.payer_name,
-    PaymentRequest.created_at,
+    _CREATED,
 )
+
+
+def _req_cols(session: Session) -> tuple[Any, ...]:
+    """The request's columns as ``Req`` takes them; PostgreSQL spells the id as ``str(uuid)``
+    does, so a million rows make no ``uuid.UUID`` on the way."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return (cast(PaymentRequest.id, String) if postgres else PaymentRequest.id, *_REQ_TAIL)
 
 
 def _req(row: Any, own: dict[str, int]) -> Req:
     """The request as it stood before this day's statement credits (``own``) were applied."""
     rid = str(row[0])
-    status, paid = ledger.unapplied(row[5], row[3], row[4], own.get(rid, 0))
-    created = row[7].astimezone(VN_TZ).replace(tzinfo=None)
+    status, paid = row[5], row[4]
+    if rid in own:  # an earlier run of the day applied some: undone for this one
+        status, paid = ledger.unapplied(status, row[3], paid, own[rid])
     # interned: a million requests share a handful of accounts and statuses
-    return Req(
-        rid, row[1], sys.intern(row[2]), row[3], paid, sys.intern(str(status)), row[6], created
-    )
+    return Req(rid, row[1], sys.intern(row[2]), row[3], paid, sys.intern(str(status)), *row[6:])
 
 
 def load_day(session: Session, account_id: str, day: date) -> DayInput:
-    """Everything one day's matching needs, in a handful of set-based queries."""
+    """Everything one day's matching needs, in a handful of set-based queries.
+
+    The two large reads (the day's lines, the requests their memos name) run on the Core
+    connection: plain rows, no ORM identity work per row."""
     prev = day - timedelta(days=1)
-    rows = session.execute(
+    conn = session.connection()
+    rows = conn.execute(
         select(*_LINE_COLS)
         .where(StatementLine.account_id == account_id, StatementLine.booking_date.in_([prev, day]))
         .order_by(StatementLine.id)
     )
     lines: list[Line] = []
     earlier: list[Line] = []
-    for row in rows:  # a million lines: their dates shared, not one object each
-        booked = day if row[1] == day else prev
-        (lines if booked is day else earlier).append(Line(row[0], booked, *row[2:]))
+    for part in rows.partitions(PARTITION):  # fetched in C, many rows at a time
+        for row in part:  # a million lines: their dates shared, not one object each
+            if row[1] == day:
+                lines.append(make_line(row[0], day, *row[2:]))
+            else:
+                earlier.append(make_line(row[0], prev, *row[2:]))
     own = _own_credits(session, account_id, day)
     # the memo references: joined in SQL (one query, however many lines the day has)
     memo_refs = (
@@ -105,10 +126,9 @@ def load_day(session: Session, account_id: str, day: date) -> DayInput:
         )
         .scalar_subquery()
     )
-    requests = [
-        _req(r, own)
-        for r in session.execute(select(*_REQ_COLS).where(PaymentRequest.reference.in_(memo_refs)))
-    ]
+    req_cols = _req_cols(session)
+    named = conn.execute(select(*req_cols).where(PaymentRequest.reference.in_(memo_refs)))
+    requests = [_req(r, own) for part in named.partitions(PARTITION) for r in part]
     variants = {
         v for ln in lines if ln.reference_candidate for v in typo_variants(ln.reference_candidate)
     }
@@ -124,14 +144,15 @@ def load_day(session: Session, account_id: str, day: date) -> DayInput:
     def window(amounts: set[int]) -> list[Req]:
         since, _ = day_bounds(day - timedelta(days=3))
         found: list[Any] = []
-        for chunk in _chunks(sorted(amounts)):
-            found += session.execute(
-                select(*_REQ_COLS).where(
+        remaining = PaymentRequest.total_amount - PaymentRequest.paid_amount
+        for where in keys_in(conn, remaining, sorted(amounts)):
+            found += conn.execute(
+                select(*req_cols).where(
                     PaymentRequest.account_id == account_id,
                     PaymentRequest.status.in_(OPEN_STATUSES),
                     PaymentRequest.created_at >= since,
                     PaymentRequest.created_at < end,
-                    (PaymentRequest.total_amount - PaymentRequest.paid_amount).in_(chunk),
+                    where,
                 )
             ).all()
         return [_req(r, own) for r in found]
@@ -171,9 +192,10 @@ def _own_credits(session: Session, account_id: str, day: date) -> dict[str, int]
 
 
 def _requests(session: Session, column: Any, keys: Sequence[Any], own: dict[str, int]) -> list[Req]:
+    conn, cols = session.connection(), _req_cols(session)
     out = []
-    for chunk in _chunks(keys):
-        out += [_req(r, own) for r in session.execute(select(*_REQ_COLS).where(column.in_(chunk)))]
+    for where in keys_in(conn, column, keys):  # one ``= ANY(…)`` on PostgreSQL
+        out += [_req(r, own) for r in conn.execute(select(*cols).where(where))]
     return out
 
 

@@ -179,3 +179,14 @@ def test_recovery_never_fails_and_only_yields_valid_references(text: str) -> Non
     for candidate in ref.candidates_in(text):
         assert len(candidate) <= 19
         assert all(ref.is_valid(v) for v in ref.recovery_variants(candidate))
+
+
+def test_a_damaged_reference_after_a_good_one_is_still_a_candidate() -> None:
+    target, other = sample_refs(2, seed=25)
+    cut, glued = other[:-1], f"{other}9024"
+    assert ref.candidate_list(f"{target} va {cut} le phi") == [target, cut]
+    assert ref.candidate_list(f"{cut.lower()} va {target}") == [cut, target]
+    assert ref.candidate_list(f"ND {target.lower()} tp.h {glued}") == [target, glued[:19]]
+    assert ref.candidate_list(f"T P H {' '.join(target[3:])} ct") == [target]
+    assert list(ref.candidates_in(f"{target} {cut}")) == [target, cut]
+    assert ref.candidate_list("") == ref.candidate_list(None) == []
