@@ -28,8 +28,8 @@ PHRASES: dict[str, dict[str, str]] = {
     "this_month": {"vi": "Tháng này", "en": "This month"},
     "collections_by_channel": {"vi": "Số thu theo kênh", "en": "Collections by channel"},
     "online_ratio": {
-        "vi": "Tỷ lệ hồ sơ thanh toán trực tuyến (QĐ 766/QĐ-TTg)",
-        "en": "Dossiers paid online (Decision 766/QĐ-TTg)",
+        "vi": "Tỷ lệ hồ sơ có nghĩa vụ tài chính được thanh toán trực tuyến (QĐ 766/QĐ-TTg)",
+        "en": "Dossiers with a financial obligation paid online (Decision 766/QĐ-TTg)",
     },
     "reductions": {"vi": "Miễn, giảm theo căn cứ pháp lý", "en": "Reductions by legal basis"},
     "attention": {"vi": "Cần xử lý", "en": "Needs attention"},

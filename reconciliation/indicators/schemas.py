@@ -1,0 +1,35 @@
+"""Wire format of the online-payment indicator (QĐ 766/QĐ-TTg)."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, fields, validate
+
+PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])\Z", re.ASCII)
+
+
+class IndicatorQuery(Schema):
+    period = fields.String(required=True, validate=validate.Regexp(PERIOD, error="must be YYYY-MM"))
+
+
+class ByChannelOut(Schema):
+    bank = fields.Integer(metadata={"description": "dossiers with a VietQR transfer"})
+    paygov = fields.Integer(metadata={"description": "dossiers with a national-portal payment"})
+    pos = fields.Integer(metadata={"description": "dossiers with a card paid at the counter"})
+
+
+class OnlinePaymentOut(Schema):
+    agency_code = fields.String()
+    period = fields.String()
+    indicator = fields.String()
+    with_obligation = fields.Integer(
+        metadata={"description": "dossiers whose financial obligation was first paid this month"}
+    )
+    paid_online = fields.Integer(metadata={"description": "of them, paid only online"})
+    paid_at_counter = fields.Integer()
+    mixed = fields.Integer(metadata={"description": "paid partly online, partly at the counter"})
+    rate_percent = fields.Float(
+        allow_none=True, metadata={"description": "paid_online / with_obligation × 100"}
+    )
+    by_channel = fields.Nested(ByChannelOut)
