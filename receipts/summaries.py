@@ -211,8 +211,11 @@ def summary_document(
 
 
 def _row(index: int, r: Receipt) -> dict[str, Any]:
+    # TT 91/2026 Điều 20: a biên lai is corrected by a replacement only (a refund too: see
+    # receipts.services.refunds); column (10) names the period of the data it corrects
     status = "replaced" if r.replaces_id is not None else "new"
-    related = _receipt_label(r, r.replaces_id) if r.replaces_id is not None else None
+    replaced = _other(r, r.replaces_id) if r.replaces_id is not None else None
+    related = _label(replaced) if replaced is not None else None
     return {
         "stt": index,
         "template": r.template,
@@ -227,7 +230,7 @@ def _row(index: int, r: Receipt) -> dict[str, Any]:
         "exchange_rate": 1,
         "status": status,
         "status_label": SUMMARY_STATUS_WORDS[status],
-        "corrected_period": None,
+        "corrected_period": f"{replaced.issued_on:%m/%Y}" if replaced is not None else None,
         "related_receipt": related,
         "replaces": related,
         "explanation": r.correction_reason if r.replaces_id is not None else None,
@@ -235,11 +238,12 @@ def _row(index: int, r: Receipt) -> dict[str, Any]:
     }
 
 
-def _receipt_label(r: Receipt, other_id: uuid.UUID) -> str:
+def _other(r: Receipt, other_id: uuid.UUID) -> Receipt | None:
     session = Session.object_session(r)
-    other = session.get(Receipt, other_id) if session else None
-    if other is None:  # pragma: no cover - foreign key
-        return str(other_id)
+    return session.get(Receipt, other_id) if session else None
+
+
+def _label(other: Receipt) -> str:
     return f"{other.template}-{other.series}-{other.number:08d}"
 
 
@@ -269,7 +273,8 @@ def sign_summary(summary: ReceiptSummary, settings: Settings, now: datetime) -> 
         for tag, key in (
             ("STT", "stt"), ("KHMSBLai", "template"), ("KHBLai", "series"), ("SBLai", "number"),
             ("NLap", "date"), ("TPhi", "fee_name"), ("STien", "amount"), ("TGia", "exchange_rate"),
-            ("TThai", "status_label"), ("BLLQuan", "related_receipt"), ("GThich", "explanation"),
+            ("TThai", "status_label"), ("KDChinh", "corrected_period"),
+            ("BLLQuan", "related_receipt"), ("GThich", "explanation"),
         ):  # fmt: skip
             if row.get(key) not in (None, ""):
                 etree.SubElement(item, tag).text = str(row[key])
