@@ -24,7 +24,7 @@ from payments.payment_requests.services import RecordRefund, refund_payment_requ
 from receipts.budget.services import month_view
 from receipts.errors import ReceiptsNotYetIssued
 from receipts.models import Receipt, ReceiptStatus, ReceiptSummary
-from receipts.services import correct_for_refunds
+from receipts.services import CorrectedLine, ReplaceReceipt, correct_for_refunds, replace_receipt
 from receipts.summaries import create_daily_summaries
 
 STC = "000.00.08.H40"  # Sở Tài chính: DKDN 50 000 lệ phí and CBTT 100 000 phí on one request
@@ -219,3 +219,46 @@ def test_a_refund_waits_for_the_receipts_a_paid_request_is_owed(
     kit.drain()  # the issue delivery first, then the correction's
     totals = [(r.total_amount, r.status) for r in receipts_of(kit, view)]
     assert totals == [(200_000, "replaced"), (150_000, "issued")]
+
+
+def correct(kit: Kit, receipt: Receipt, amount: int) -> dict[str, Any]:
+    """A replacement correcting the LLTP line to ``amount`` (POST /receipts/{id}/replace)."""
+    return replace_receipt(
+        ReplaceReceipt(str(receipt.id), "sai số tiền", lines=(CorrectedLine("LLTP", 1, amount),)),
+        uow=kit.container.uow(),
+        settings=kit.settings,
+        principal=None,
+    )
+
+
+def test_an_overcharge_corrected_then_refunded_lowers_the_budget_once(
+    kit: Kit, clock: SteppingClock
+) -> None:
+    view = kit.create("1.001234")
+    kit.pay(view)
+    kit.drain()
+    [original] = receipts_of(kit, view)
+    correct(kit, original, 150_000)  # restated in October: 50 000 is owed back
+    clock.flip(local(date(2026, 11, 10)))
+    assert refund(kit, view, 50_000, date(2026, 11, 10), "FT-C1")["status"] == "paid"
+    kit.drain()
+    assert len(receipts_of(kit, view)) == 2  # the refund returned money no receipt states
+    october = obligation(kit, STP, "2026-10", "LLTP")
+    assert october is not None and october["collected"] == 150_000
+    assert obligation(kit, STP, "2026-11", "LLTP") is None
+
+
+def test_an_undercharge_is_counted_through_the_additional_request_only(
+    kit: Kit, clock: SteppingClock
+) -> None:
+    view = kit.create("1.001234")
+    kit.pay(view)
+    kit.drain()
+    [original] = receipts_of(kit, view)
+    more = correct(kit, original, 250_000)["money_consequence"]
+    assert (more["kind"], more["amount"]) == ("additional_payment_due", 50_000)
+    additional = {**view, "id": more["payment_request_id"], "reference": more["reference"]}
+    kit.pay(additional | {"total_amount": 50_000})
+    kit.drain()
+    october = obligation(kit, STP, "2026-10", "LLTP")
+    assert october is not None and october["collected"] == 250_000  # 200 000 + 50 000, once
