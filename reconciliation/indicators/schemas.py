@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from marshmallow import Schema, fields, validate
 
-PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])\Z", re.ASCII)
+from receipts.budget.schemas import PERIOD  # YYYY-MM, as the agency's other monthly reports
 
 
 class IndicatorQuery(Schema):

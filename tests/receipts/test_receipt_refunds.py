@@ -231,13 +231,19 @@ def correct(kit: Kit, receipt: Receipt, amount: int) -> dict[str, Any]:
     )
 
 
-def test_an_overcharge_corrected_then_refunded_lowers_the_budget_once(
-    kit: Kit, clock: SteppingClock
-) -> None:
+def paid_lltp(kit: Kit) -> tuple[dict[str, Any], Receipt]:
+    """A paid LLTP request (200 000) and its receipt."""
     view = kit.create("1.001234")
     kit.pay(view)
     kit.drain()
-    [original] = receipts_of(kit, view)
+    [receipt] = receipts_of(kit, view)
+    return view, receipt
+
+
+def test_an_overcharge_corrected_then_refunded_lowers_the_budget_once(
+    kit: Kit, clock: SteppingClock
+) -> None:
+    view, original = paid_lltp(kit)
     correct(kit, original, 150_000)  # restated in October: 50 000 is owed back
     clock.flip(local(date(2026, 11, 10)))
     assert refund(kit, view, 50_000, date(2026, 11, 10), "FT-C1")["status"] == "paid"
@@ -251,10 +257,7 @@ def test_an_overcharge_corrected_then_refunded_lowers_the_budget_once(
 def test_an_undercharge_is_counted_through_the_additional_request_only(
     kit: Kit, clock: SteppingClock
 ) -> None:
-    view = kit.create("1.001234")
-    kit.pay(view)
-    kit.drain()
-    [original] = receipts_of(kit, view)
+    view, original = paid_lltp(kit)
     more = correct(kit, original, 250_000)["money_consequence"]
     assert (more["kind"], more["amount"]) == ("additional_payment_due", 50_000)
     additional = {**view, "id": more["payment_request_id"], "reference": more["reference"]}
