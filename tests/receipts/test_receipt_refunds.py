@@ -23,8 +23,16 @@ from payments.clock import VN_TZ
 from payments.payment_requests.services import RecordRefund, refund_payment_request
 from receipts.budget.services import month_view
 from receipts.errors import ReceiptsNotYetIssued
+from receipts.html import replaces_line
 from receipts.models import Receipt, ReceiptStatus, ReceiptSummary
-from receipts.services import CorrectedLine, ReplaceReceipt, correct_for_refunds, replace_receipt
+from receipts.pdf import render_pdf
+from receipts.services import (
+    CorrectedLine,
+    ReplaceReceipt,
+    correct_for_refunds,
+    get_receipt_document,
+    replace_receipt,
+)
 from receipts.summaries import create_daily_summaries
 
 STC = "000.00.08.H40"  # Sở Tài chính: DKDN 50 000 lệ phí and CBTT 100 000 phí on one request
@@ -114,6 +122,16 @@ def test_a_partial_then_a_full_refund_each_replace_the_receipt(
     assert (full.number, full.total_amount, full.amount_in_words) == (3, 0, "Không đồng")
     assert full.replaces_id == partial.id
     assert receipts_of(kit, view)[1].status == ReceiptStatus.REPLACED
+    # the signed document says what it replaces and why each line is below its fee
+    doc = get_receipt_document(str(full.id), uow=kit.container.uow(), principal=None)
+    assert (
+        replaces_line(doc)
+        == "Thay thế cho biên lai mẫu số EBL01, ký hiệu 26TAB, số 00000002 ngày 10/11/2026"
+    )
+    [printed] = doc.lines
+    assert (printed.amount.amount, printed.normal_amount.amount) == (0, 200_000)
+    assert "Hoàn trả 150.000 đồng ngày 25/11/2026" in (printed.reduction_legal_basis or "")
+    assert render_pdf(doc).startswith(b"%PDF")
 
 
 def test_a_refund_in_a_later_month_lowers_that_months_obligation_once(
