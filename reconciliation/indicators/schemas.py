@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from receipts.budget.schemas import PERIOD  # YYYY-MM, as the agency's other monthly reports
 
 
+def _calendar_year(period: str) -> None:
+    # a month whose Vietnamese days are all instants Python can hold (year 0 is no year)
+    if not 1 < int(period[:4]) < 9999:
+        raise ValidationError("the year must be from 0002 to 9998")
+
+
 class IndicatorQuery(Schema):
-    period = fields.String(required=True, validate=validate.Regexp(PERIOD, error="must be YYYY-MM"))
+    period = fields.String(
+        required=True,
+        validate=[validate.Regexp(PERIOD, error="must be YYYY-MM"), _calendar_year],
+    )
 
 
 class ByChannelOut(Schema):

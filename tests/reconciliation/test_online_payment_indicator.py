@@ -233,8 +233,9 @@ def test_the_indicator_is_per_agency_behind_the_read_scope(api: Api) -> None:
     assert indicator(api(["receipts:read"], [CA]), STP, "2026-11").status_code == 403
     assert indicator(api(["payments:write"]), STP, "2026-11").status_code == 403
     assert indicator(api(["receipts:read"]), "000.00.99.H40", "2026-11").status_code == 404
-    bad = indicator(api(["receipts:read"]), STP, "2026-13")
-    assert (bad.status_code, bad.json()["code"]) == (422, "validation-failed")
+    for period in ("2026-13", "0000-01", "9999-12", "2026-1"):
+        bad = indicator(api(["receipts:read"]), STP, period)
+        assert (bad.status_code, bad.json()["code"]) == (422, "validation-failed"), period
     s = api(["receipts:read"])
     paths = s.get(f"{s.base_url}/api/openapi.json", timeout=10).json()["paths"]  # type: ignore[attr-defined]
     assert "get" in paths["/api/v1/agencies/{code}/indicators/online-payment"]
