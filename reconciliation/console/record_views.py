@@ -136,7 +136,8 @@ def reports_page() -> str:
         ),
         "reductions": charts.hbar(t("reductions"), [(b, v) for b, _, v in rep.reductions]),
     }
-    return render_template("console/reports.html", rep=rep, figures=figures)
+    online = reports.online_by_agency(agency_scope(), start, end, uow=uow())
+    return render_template("console/reports.html", rep=rep, figures=figures, online=online)
 
 
 @login_required

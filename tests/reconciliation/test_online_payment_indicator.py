@@ -5,6 +5,7 @@ agencies paid through every channel."""
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from console_kit import make_user, sign_in
 from factories import make_payment_request, payment_request_row
 
 from payments.clock import VN_TZ
@@ -239,3 +241,34 @@ def test_the_indicator_is_per_agency_behind_the_read_scope(api: Api) -> None:
     s = api(["receipts:read"])
     paths = s.get(f"{s.base_url}/api/openapi.json", timeout=10).json()["paths"]  # type: ignore[attr-defined]
     assert "get" in paths["/api/v1/agencies/{code}/indicators/online-payment"]
+
+
+def test_the_reports_page_shows_each_agencys_months_to_its_officer(
+    live_server: Any, catalog: Any
+) -> None:
+    container = live_server.container
+    for provider, day in (("bank", 3), ("pos", 4), ("paygov", 5)):
+        view = dossier(container, STP)
+        apply(container, view, provider, view["total_amount"], at(date(2026, 11, day)))
+    december = dossier(container, STP)
+    apply(container, december, "bank", december["total_amount"], at(date(2026, 12, 1)))
+    police = dossier(container, CA)  # another agency: not this officer's
+    apply(container, police, "pos", police["total_amount"], at(date(2026, 11, 3)))
+    make_user(container, "ketoan766", agency=STP)
+    officer = sign_in(live_server.url, "ketoan766")
+    page = officer.get(
+        f"{live_server.url}/console/reports",
+        params={"from": "01/11/2026", "to": "01/12/2026"},
+        timeout=30,
+    ).text
+    table = page.split('id="online-by-agency"')[1].split("</section>")[0]
+    assert "Thanh toán trực tuyến theo cơ quan và tháng (QĐ 766/QĐ-TTg)" in table
+    cells = [
+        re.sub(r"<[^>]+>", "", row).split("|")
+        for row in re.findall(r"<tr>(.*?)</tr>", table.replace("</td><td", "</td>|<td"))
+    ]
+    assert [c[1:] for c in cells if c[0].startswith("Sở Tư pháp")] == [
+        ["11/2026", "3", "2", "1", "0", "66.7 %"],
+        ["12/2026", "1", "1", "0", "0", "100.0 %"],
+    ]
+    assert "Công an" not in table
