@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payments.auth.services import Principal
-from payments.catalog.models import Agency
+from payments.catalog.models import Agency, BeneficiaryAccount
 from payments.clock import business_day, day_bounds
 from payments.errors import NotFound
 from payments.payment_requests.models import PaymentRequest
@@ -37,25 +37,27 @@ def month_bounds(period: str) -> tuple[date, date]:
 def payments_of(
     session: Session, agencies: Sequence[str] | None, first: date, last: date
 ) -> list[Payment]:
-    """Every applied payment of the dossiers (per agency) paid anything from ``first`` to
-    ``last``, to requests with money due; earlier and later ones too, since a dossier's first
-    payment day and its channels are read over all of them."""
+    """Every applied payment, to requests with money due, of the dossiers of ``agencies`` (None:
+    all) paid anything from ``first`` to ``last``; their earlier and later payments too, since
+    a dossier's first payment day and its channels are read over all of them (``tally`` keeps
+    the dossiers first paid in the window)."""
+    in_scope = (PaymentRequest.agency_code.in_(list(agencies)),) if agencies is not None else ()
+    accounts = select(BeneficiaryAccount.id)
+    if agencies is not None:
+        accounts = accounts.where(BeneficiaryAccount.agency_code.in_(list(agencies)))
     paid = (
-        select(PaymentRequest.agency_code, PaymentRequest.dossier_code)
+        select(PaymentRequest.dossier_code)
         .join(PaymentTransaction, PaymentTransaction.payment_request_id == PaymentRequest.id)
         .where(
-            PaymentTransaction.state == TxnState.APPLIED,
+            # naming the accounts lets PostgreSQL walk (account_id, occurred_at) for the window
+            PaymentTransaction.account_id.in_(list(session.scalars(accounts))),
             PaymentTransaction.occurred_at >= day_bounds(first)[0],
             PaymentTransaction.occurred_at < day_bounds(last)[1],
+            PaymentTransaction.state == TxnState.APPLIED,
             PaymentRequest.total_amount > 0,
+            *in_scope,
         )
-        .distinct()
     )
-    if agencies is not None:
-        paid = paid.where(PaymentRequest.agency_code.in_(list(agencies)))
-    dossiers = {(str(a), str(d)) for a, d in session.execute(paid)}
-    if not dossiers:
-        return []
     rows = session.execute(
         select(
             PaymentRequest.agency_code,
@@ -65,16 +67,15 @@ def payments_of(
         )
         .join(PaymentTransaction, PaymentTransaction.payment_request_id == PaymentRequest.id)
         .where(
+            PaymentRequest.dossier_code.in_(paid.scalar_subquery()),
             PaymentTransaction.state == TxnState.APPLIED,
             PaymentRequest.total_amount > 0,
-            PaymentRequest.agency_code.in_({a for a, _ in dossiers}),
-            PaymentRequest.dossier_code.in_({d for _, d in dossiers}),
+            *in_scope,
         )
     )
     return [
-        Payment(agency, dossier, channel_of(provider), business_day(at))
+        Payment(str(agency), str(dossier), channel_of(provider), business_day(at))
         for agency, dossier, provider, at in rows
-        if (agency, dossier) in dossiers
     ]
 
 
