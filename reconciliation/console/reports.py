@@ -76,13 +76,13 @@ def online_by_agency(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -
     month of [start, end], each month cut to the window."""
     with uow:
         s = uow.session
-        payments = payments_of(s, scope, start, end)
+        payments, paid_before = payments_of(s, scope, start, end)
         names = {str(code): str(name) for code, name in s.execute(select(Agency.code, Agency.name))}
     rows = []
     month = start.replace(day=1)
     while month <= end:
         first, last = month_bounds(f"{month:%Y-%m}")
-        found = tally(payments, max(first, start), min(last, end))
+        found = tally(payments, max(first, start), min(last, end), paid_before)
         rows += [
             OnlineRow(code, names.get(code, code), f"{month:%m/%Y}", found[code])
             for code in sorted(found)

@@ -2,16 +2,17 @@
 
 A dossier counts once per agency, in the Vietnamese calendar month of its first applied payment
 (the month its financial obligation was paid). It is paid online when every applied payment of
-its requests came through an online channel (a VietQR transfer, seen by notification or on the
-statement, or the national portal); at the counter when none did; mixed otherwise. Mixed
-dossiers are in the denominator, not the numerator: the citizen still came to the counter.
+its requests up to the end of that month came through an online channel (a VietQR transfer,
+seen by notification or on the statement, or the national portal); at the counter when none
+did; mixed otherwise. Mixed dossiers are in the denominator, not the numerator: the citizen
+still came to the counter. A payment after the month does not change the month's figure.
 
 Plain values in, plain values out: no database, no clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -72,12 +73,20 @@ def classify(channels: Iterable[str]) -> DossierClass:
     return DossierClass.MIXED if online else DossierClass.COUNTER
 
 
-def tally(payments: Iterable[Payment], first: date, last: date) -> dict[str, Tally]:
+def tally(
+    payments: Iterable[Payment],
+    first: date,
+    last: date,
+    paid_before: Collection[tuple[str, str]] = (),
+) -> dict[str, Tally]:
     """Per agency, the dossiers whose first payment fell from ``first`` to ``last`` (inclusive),
-    classified by the channels of all their payments."""
+    classified by the channels of their payments up to ``last``. ``paid_before`` names the
+    (agency, dossier) pairs known to have been paid before any of ``payments``."""
     dossiers: dict[tuple[str, str], tuple[date, set[str]]] = {}
     for p in payments:
         key = (p.agency_code, p.dossier_code)
+        if p.day > last or key in paid_before:
+            continue
         day, channels = dossiers.get(key, (p.day, set()))
         channels.add(p.channel)
         dossiers[key] = (min(day, p.day), channels)

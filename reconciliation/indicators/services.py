@@ -34,49 +34,59 @@ def month_bounds(period: str) -> tuple[date, date]:
     return first, date.fromordinal(following.toordinal() - 1)
 
 
+Window = tuple[list[Payment], set[tuple[str, str]]]
+
+
 def payments_of(
     session: Session, agencies: Sequence[str] | None, first: date, last: date
-) -> list[Payment]:
-    """Every applied payment, to requests with money due, of the dossiers of ``agencies`` (None:
-    all) paid anything from ``first`` to ``last``; their earlier and later payments too, since
-    a dossier's first payment day and its channels are read over all of them (``tally`` keeps
-    the dossiers first paid in the window)."""
+) -> Window:
+    """The applied payments, to requests with money due, of ``agencies`` (None: all) from
+    ``first`` to ``last``; and the (agency, dossier) pairs among them paid already before
+    ``first`` (not first paid in the window). Both read ranges of indexes: the payments by
+    (account_id, occurred_at), the earlier ones by dossier code and request."""
     in_scope = (PaymentRequest.agency_code.in_(list(agencies)),) if agencies is not None else ()
     accounts = select(BeneficiaryAccount.id)
     if agencies is not None:
         accounts = accounts.where(BeneficiaryAccount.agency_code.in_(list(agencies)))
-    paid = (
-        select(PaymentRequest.dossier_code)
-        .join(PaymentTransaction, PaymentTransaction.payment_request_id == PaymentRequest.id)
-        .where(
-            # naming the accounts lets PostgreSQL walk (account_id, occurred_at) for the window
-            PaymentTransaction.account_id.in_(list(session.scalars(accounts))),
-            PaymentTransaction.occurred_at >= day_bounds(first)[0],
-            PaymentTransaction.occurred_at < day_bounds(last)[1],
-            PaymentTransaction.state == TxnState.APPLIED,
-            PaymentRequest.total_amount > 0,
-            *in_scope,
-        )
+    applied = (
+        PaymentTransaction.state == TxnState.APPLIED,
+        PaymentRequest.total_amount > 0,
+        *in_scope,
     )
-    rows = session.execute(
-        select(
-            PaymentRequest.agency_code,
-            PaymentRequest.dossier_code,
-            PaymentTransaction.provider,
-            PaymentTransaction.occurred_at,
-        )
-        .join(PaymentTransaction, PaymentTransaction.payment_request_id == PaymentRequest.id)
-        .where(
-            PaymentRequest.dossier_code.in_(paid.scalar_subquery()),
-            PaymentTransaction.state == TxnState.APPLIED,
-            PaymentRequest.total_amount > 0,
-            *in_scope,
-        )
+    in_window = (
+        # naming the accounts lets PostgreSQL walk (account_id, occurred_at) for the window
+        PaymentTransaction.account_id.in_(list(session.scalars(accounts))),
+        PaymentTransaction.occurred_at >= day_bounds(first)[0],
+        PaymentTransaction.occurred_at < day_bounds(last)[1],
     )
-    return [
+    window = select(
+        PaymentRequest.agency_code,
+        PaymentRequest.dossier_code,
+        PaymentTransaction.provider,
+        PaymentTransaction.occurred_at,
+    ).join(PaymentTransaction, PaymentTransaction.payment_request_id == PaymentRequest.id)
+    window = window.where(*in_window, *applied)
+    payments = [
         Payment(str(agency), str(dossier), channel_of(provider), business_day(at))
-        for agency, dossier, provider, at in rows
+        for agency, dossier, provider, at in session.execute(window)
     ]
+    if not payments:
+        return [], set()
+    codes = select(PaymentRequest.dossier_code).join(
+        PaymentTransaction, PaymentTransaction.payment_request_id == PaymentRequest.id
+    )
+    codes = codes.where(*in_window, *applied)
+    earlier = (
+        select(PaymentRequest.agency_code, PaymentRequest.dossier_code)
+        .join(PaymentTransaction, PaymentTransaction.payment_request_id == PaymentRequest.id)
+        .where(
+            PaymentRequest.dossier_code.in_(codes.scalar_subquery()),
+            PaymentTransaction.occurred_at < day_bounds(first)[0],
+            *applied,
+        )
+        .distinct()
+    )
+    return payments, {(str(a), str(d)) for a, d in session.execute(earlier)}
 
 
 def online_tally(
@@ -84,7 +94,8 @@ def online_tally(
 ) -> Tally:
     """The indicator over the agencies in scope (None: all) for dossiers first paid from
     ``first`` to ``last``: the console dashboard's figure."""
-    return combined(tally(payments_of(session, agencies, first, last), first, last).values())
+    payments, paid_before = payments_of(session, agencies, first, last)
+    return combined(tally(payments, first, last, paid_before).values())
 
 
 def online_payment(
@@ -97,7 +108,8 @@ def online_payment(
     with uow:
         if uow.session.get(Agency, agency_code) is None:
             raise NotFound(f"no agency {agency_code}")
-        found = tally(payments_of(uow.session, [agency_code], first, last), first, last)
+        payments, paid_before = payments_of(uow.session, [agency_code], first, last)
+    found = tally(payments, first, last, paid_before)
     t = found.get(agency_code, Tally())
     return {
         "agency_code": agency_code,

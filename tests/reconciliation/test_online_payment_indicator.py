@@ -81,7 +81,10 @@ def test_a_dossier_counts_once_in_the_month_of_its_first_payment_per_agency() ->
     assert stp.by_channel == {"bank": 1, "paygov": 1}
     assert (ca.with_obligation, ca.paid_at_counter, ca.rate_percent) == (1, 1, 0.0)
     october = tally(payments, date(2026, 10, 1), date(2026, 10, 31))[STP]
-    assert (october.with_obligation, october.mixed, october.rate_percent) == (1, 1, 0.0)
+    # paid online by the end of October: a card at the counter in November changes nothing
+    assert (october.with_obligation, october.paid_online, october.rate_percent) == (1, 1, 100.0)
+    # a dossier known to have been paid before the payments given is not first paid now
+    assert STP not in tally(payments, *NOV, paid_before={(STP, "D2")})
     assert tally([], *NOV) == {}
 
 
