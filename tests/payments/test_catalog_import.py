@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -603,8 +604,8 @@ def test_each_fees_budget_rule_survives_the_database_and_is_read_back(
         assert lltp.budget == {
             "retained_percent": "81",
             "transfers": [{"to": "Trung tâm Lý lịch tư pháp quốc gia", "percent": "4"}],
-            "chapter": None,
-            "sub_item": None,
+            "chapter": "414",
+            "sub_item": "2764",
             "remit": {"every": "month", "by_day": 5},
         }
     s = api(["payments:read"])
@@ -612,4 +613,18 @@ def test_each_fees_budget_rule_survives_the_database_and_is_read_back(
     assert resp.status_code == 200, resp.text
     fees = {f["code"]: f for p in resp.json()["items"] for f in p["fees"]}
     assert fees["GPLX"]["budget"]["remit"] == {"every": "week", "by": "thursday"}
-    assert fees["HC"]["budget"] is None  # no rule: everything to the budget, by the 5th
+    assert fees["HC"]["budget"]["sub_item"] == "2752"  # Lệ phí cấp hộ chiếu
+
+
+def test_every_demo_fee_has_a_budget_rule_with_a_sub_item_and_le_phi_retain_nothing() -> None:
+    # docs/budget.md "Demo catalog": the payment order and the declarations print chương and
+    # tiểu mục per fee, so the demo catalog leaves none blank
+    document = json.loads(DEMO_CATALOG.read_text("utf-8"))
+    fees = [f for p in document["procedures"] for f in p["fees"]]
+    assert len(fees) == 12
+    for fee in fees:
+        budget = fee.get("budget")
+        assert budget is not None, fee["code"]
+        assert re.fullmatch(r"\d{4}", budget.get("sub_item") or ""), fee["code"]
+        if fee["kind"] == "le_phi":
+            assert budget["retained_percent"] == 0 and not budget.get("transfers"), fee["code"]

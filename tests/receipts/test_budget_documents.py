@@ -151,8 +151,10 @@ def test_the_declaration_files_carry_the_forms_numbers(api: Api, collections: Co
     assert "TỜ KHAI PHÍ, LỆ PHÍ" in above and "[01] Kỳ tính thuế: Tháng 11 năm 2026" in above
     assert "[02] Lần đầu: [X]    [03] Bổ sung lần thứ: [ ]" in above
     assert f"[05] Mã số thuế: {month['tax_code']}" in above
+    # chương and tiểu mục from the fee's budget rule (demo catalog: Sở Tư pháp, phí LLTP)
+    assert (line["chapter"], line["sub_item"]) == ("414", "2764")
     assert rows == [
-        [1, line["fee_name"], None, None, line["collected"], "85", not_owed, line["owed"]]
+        [1, line["fee_name"], "414", "2764", line["collected"], "85", not_owed, line["owed"]]
     ]
     assert total[4:8] == [line["collected"], None, not_owed, line["owed"]]
 
@@ -198,9 +200,8 @@ def test_the_settlement_files_carry_the_declared_and_the_remitted(
     above, rows, total = xlsx_table(body)
     assert "TỜ KHAI QUYẾT TOÁN PHÍ, LỆ PHÍ" in above and "[01] Kỳ tính thuế: Năm 2026" in above
     # a lệ phí keeps nothing: everything collected is owed, and all of it was declared
-    assert rows == [
-        [1, line["fee_name"], None, None, line["collected"], "0", 0, line["owed"], line["owed"], 0]
-    ]
+    codes, owed = [line["chapter"], line["sub_item"]], line["owed"]
+    assert rows == [[1, line["fee_name"], *codes, line["collected"], "0", 0, owed, owed, 0]]
     assert total[4] == year["totals"]["collected"]
     _, paid, paid_total = xlsx_table(body, sheet=1)
     assert paid == [[1, line["fee_name"], line["owed"], 500_000, line["owed"] - 500_000]]
