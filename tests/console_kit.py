@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from factories import make_payment_request
+from factories import Collections, make_payment_request
 from sqlalchemy import select
 
 from payments.auth.services import CreateUser, create_user
@@ -28,7 +28,6 @@ from receipts.models import Receipt
 from receipts.services import issue_for_request
 from reconciliation import importing, runs
 from reconciliation.models import ExceptionStatus, ReconciliationException
-from tests.receipts.test_budget_api import Collections
 
 PASSWORD = "officer-password-1"
 CSV_HEADER = (

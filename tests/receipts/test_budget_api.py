@@ -4,105 +4,31 @@ generated collections of two agencies: the Sở Tư pháp (phí LLTP, monthly by
 
 from __future__ import annotations
 
-import random
-import uuid
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 import requests
-from factories import make_payment_request, pay, payment_request_row
+from factories import (  # noqa: F401 - the budget tests' shared names, imported from here
+    CA,
+    CENTRE,
+    STP,
+    Api,
+    Collections,
+    Line,
+    make_payment_request,
+    pay,
+)
 from receipts_testkit import Kit, SteppingClock, kit_fixture, signing_files_fixture  # noqa: F401
 
 from payments.clock import VN_TZ
 from payments.http import Container
-from receipts.models import Receipt, ReceiptStatus
-
-STP, CA = "000.00.12.H40", "000.00.30.H40"
-CENTRE = "Trung tâm Lý lịch tư pháp quốc gia"
-Api = Callable[..., requests.Session]
-Line = tuple[str, str, int, date]  # agency, fee, amount, day
 
 
 def half_up(amount: int, percent: str) -> int:
     exact = Decimal(amount) * Decimal(percent) / 100
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-class Collections:
-    """Receipts stored as the issuer stores them (one request per agency holds them all)."""
-
-    def __init__(self, container: Container) -> None:
-        self.container = container
-        self.number = 10_000  # clear of the numbers the issuer takes from its counter
-        with container.uow() as uow:
-            stp = payment_request_row()
-            ca = payment_request_row(
-                agency_code=CA, account_id="ca-kbnn", procedure_code="1.012345"
-            )
-            uow.session.add_all([stp, ca])
-            uow.commit()
-            self.requests = {STP: stp.id, CA: ca.id}
-
-    def receipt(
-        self,
-        agency: str,
-        fee: str,
-        kind: str,
-        amount: int,
-        day: date,
-        *,
-        replaces: Receipt | None = None,
-    ) -> Receipt:
-        self.number += 1
-        # late in the Vietnamese evening: still ``day`` there, already the day before in UTC
-        issued_at = datetime.combine(day, time(23, 30), VN_TZ).astimezone(UTC)
-        receipt = Receipt(
-            payment_request_id=self.requests[agency],
-            agency_code=agency,
-            template="EBL01",
-            series="26TAB" if agency == STP else "26TCA",
-            number=self.number,
-            kind=kind,
-            issued_at=issued_at,
-            issued_on=day,
-            payer_name="Nguyễn Văn An",
-            dossier_code=f"H40-{self.number}",
-            procedure_code="1.001234" if agency == STP else "1.012345",
-            procedure_name="thủ tục",
-            lines=[{"fee_code": fee, "name": fee, "quantity": 1, "amount": amount}],
-            total_amount=amount,
-            amount_in_words="…",
-            payment_channel="bank_transfer",
-            payment_reference=f"REF{self.number}",
-            verification_token=uuid.uuid4().hex,
-            signed_xml=b"<x/>",
-            replaces_id=replaces.id if replaces else None,
-        )
-        with self.container.uow() as uow:
-            uow.session.add(receipt)
-            if replaces is not None:
-                original = uow.session.get(Receipt, replaces.id)
-                assert original is not None
-                original.status = ReceiptStatus.REPLACED
-                original.replaced_by_id = receipt.id
-            uow.commit()
-        return receipt
-
-    def month(self, seed: int, year: int = 2026, month: int = 11) -> list[Line]:
-        rng, lines = random.Random(seed), []
-        day = date(year, month, 1)
-        while day.month == month:
-            for _ in range(rng.randrange(0, 6)):
-                lltp = rng.choice([200_000, 100_000, 205_000, rng.randrange(1, 400_000)])
-                self.receipt(STP, "LLTP", "phi", lltp, day)
-                gplx = rng.choice([135_000, rng.randrange(1, 200_000)])
-                self.receipt(CA, "GPLX", "le_phi", gplx, day)
-                lines += [(STP, "LLTP", lltp, day), (CA, "GPLX", gplx, day)]
-            day += timedelta(days=1)
-        return lines
 
 
 @pytest.fixture

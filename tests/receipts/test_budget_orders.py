@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 import requests
+from factories import CA, STP, Api, Collections
 from lxml import etree
 from pypdf import PdfReader
+from test_budget_api import obligations, remit
 
 from payments.http import Container
 from receipts.words import amount_in_words
-from tests.receipts.test_budget_api import CA, STP, Api, Collections, obligations, remit
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from factories import CA, STP, Collections
 from sqlalchemy import func, select
 
 from payments.http import Container
@@ -15,7 +16,6 @@ from payments.outbox.models import OutboxEvent
 from receipts.budget import reminders
 from receipts.budget.models import OverdueReminder
 from receipts.budget.services import RecordRemittance, record_remittance
-from tests.receipts.test_budget_api import CA, STP, Collections
 
 # (agency, fee, kind, amount, collected on, due on)
 WEEKLY = (CA, "GPLX", "le_phi", 135_000, date(2026, 11, 11), date(2026, 11, 19))
