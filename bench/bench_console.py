@@ -266,7 +266,7 @@ def seed_reconciliation(
             conn,
             "recon_statements",
             "id, account_id, format, sha256, filename, imported_at, imported_by, currency,"
-            " lines_net, lines_total, period_start, period_end",
+            " lines_net, lines_total, period_start, period_end, warnings",
         )
         slines = Copier(
             conn,
@@ -306,7 +306,7 @@ def seed_reconciliation(
                 count = len(credits) + len(strays)
                 stmts.row(
                     statement_id, account, "csv", secrets.token_hex(32), f"sao-ke-{day}.csv",
-                    imported, "user:ketoan", "VND", total, count, day, day,
+                    imported, "user:ketoan", "VND", total, count, day, day, "[]",
                 )  # fmt: skip
                 first_line = line_id + 1
                 for no, (_rid, amount, ref, _txn, name, i) in enumerate(credits, 1):

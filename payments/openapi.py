@@ -138,7 +138,8 @@ OPERATIONS: list[Operation] = [
     Operation(
         "post",
         "/api/v1/payment-requests/{request_id}/refunds",
-        "Record money paid back to the payer (it lowers the budget obligation of its period)",
+        "Record money paid back to the payer; the receipts it touched are then replaced "
+        "(TT 91/2026 Điều 20) by the outbox, lowering the budget obligation of its period",
         scope="payments:write",
         body=RefundIn,
         response=PaymentRequestOut,

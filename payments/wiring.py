@@ -41,6 +41,8 @@ from receipts.views import bp as receipts_bp
 from receipts.views import public_bp as receipts_public_bp
 from reconciliation import jobs as recon_jobs
 from reconciliation.console.views import bp as console_bp
+from reconciliation.indicators.views import OPERATIONS as INDICATOR_OPERATIONS
+from reconciliation.indicators.views import bp as indicators_bp
 from reconciliation.views import OPERATIONS as RECONCILIATION_OPERATIONS
 from reconciliation.views import bp as reconciliation_bp
 
@@ -88,9 +90,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(receipts_bp)
     app.register_blueprint(receipts_public_bp)
     app.register_blueprint(budget_bp)
+    app.register_blueprint(indicators_bp)
     add_operations(
         app,
-        [*OPERATIONS, *RECONCILIATION_OPERATIONS, *RECEIPT_OPERATIONS, *BUDGET_OPERATIONS],
+        [
+            *OPERATIONS,
+            *RECONCILIATION_OPERATIONS,
+            *RECEIPT_OPERATIONS,
+            *BUDGET_OPERATIONS,
+            *INDICATOR_OPERATIONS,
+        ],
     )
 
 

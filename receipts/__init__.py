@@ -43,6 +43,11 @@ Decisions where the law and the issue are silent:
   (``money_consequence``: refund due / additional payment due, with the request concerned) and
   announced on the outbox (``receipt.amount_corrected``); payments' public services act on it
   (an additional request for the difference, or the paid request flagged refund-due).
+- A refund (``POST /payment-requests/{id}/refunds``) replaces the receipts it touched, through
+  the outbox subscriber ``receipts.refund`` (``services.refunds``): TT 91 Điều 20 has no
+  adjusting biên lai, so the replacement states what is kept (0 đồng after a full refund). An
+  overpayment's excess goes back first (never receipted), then phí lines, then lệ phí. The
+  budget counts the replacement's difference on the day the money went back.
 - An error notice (Mẫu 04/SS-CTĐT) is stored against the receipt and sent to the tax authority
   through the outbox; its status is on the notice.
 - The summary (Mẫu 01/TH-BLĐT, ``receipts.summaries``) is sent the same day: the day so far at

@@ -38,3 +38,8 @@ class ReceiptAlreadyReplaced(Conflict):
 
 class TaxAuthorityNotAccepted(Exception):
     """The tax authority did not accept a submission (yet): the outbox retries it."""
+
+
+class ReceiptsNotYetIssued(Exception):
+    """A refund reached a paid request whose receipts are still to be issued: the outbox retries
+    the correction after the issue delivery has run."""

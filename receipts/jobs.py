@@ -29,7 +29,7 @@ from providers.taxauthority import NoticeDocument, TaxAuthorityClient
 from providers.taxauthority.schemas import NOTICE_FORM
 from receipts.errors import TaxAuthorityNotAccepted
 from receipts.models import Receipt, ReceiptErrorNotice, ReceiptSummary, TaxStatus
-from receipts.services import ISSUED_TOPIC, Clock, issue_for_request
+from receipts.services import ISSUED_TOPIC, Clock, correct_for_refunds, issue_for_request
 from receipts.services.corrections import NOTICE_TOPIC
 from receipts.signers import agencies_unable_to_sign
 from receipts.summaries import (
@@ -49,6 +49,8 @@ ISSUE_SUBSCRIBER = "receipts.issue"
 XML_SUBSCRIBER = "receipts.tax_receipt_xml"
 SUMMARY_SUBSCRIBER = "receipts.tax_summary"
 NOTICE_SUBSCRIBER = "receipts.tax_notice"
+REFUND_SUBSCRIBER = "receipts.refund"
+REFUNDED_TOPIC = "payment_request.refunded"
 PAID_TOPICS = ("payment_request.paid", "payment_request.overpaid")
 
 TaxClientFactory = Callable[[], TaxAuthorityClient]
@@ -65,6 +67,11 @@ def subscribers(
 
     def on_paid(session: Session, event: OutboxEvent, _delivery: OutboxDelivery) -> None:
         issue_for_request(session, event.payload["payment_request_id"], settings=settings, now=now)
+
+    def on_refunded(session: Session, event: OutboxEvent, _delivery: OutboxDelivery) -> None:
+        correct_for_refunds(
+            session, event.payload["payment_request_id"], settings=settings, now=now
+        )
 
     def on_issued(session: Session, event: OutboxEvent, delivery: OutboxDelivery) -> None:
         with _closing(client()) as tax:
@@ -83,6 +90,8 @@ def subscribers(
         Subscriber(
             ISSUE_SUBSCRIBER, PAID_TOPICS, on_paid, lambda e: e.payload.get("total_amount", 0) > 0
         ),
+        # money paid back: the receipts it touched are replaced (receipts.services.refunds)
+        Subscriber(REFUND_SUBSCRIBER, (REFUNDED_TOPIC,), on_refunded),
         Subscriber(XML_SUBSCRIBER, (ISSUED_TOPIC,), on_issued),
         Subscriber(SUMMARY_SUBSCRIBER, (SUMMARY_TOPIC,), on_summary),
         Subscriber(NOTICE_SUBSCRIBER, (NOTICE_TOPIC,), on_notice),

@@ -18,10 +18,10 @@ words from ``receipts.vocabulary``), the related receipt and an explanation. A r
 is "replaced" with the receipt it replaces. An error notice (Mẫu 04/SS-CTĐT) made on the day puts
 the receipt it corrects into that day's sending of the receipt's series (the first, a supplement,
 or a sending of its own when nothing new was issued) as a row "information corrected" under
-``corrections``: the period of the corrected data is the receipt's date, the related receipt is
+``corrections``: the period of the corrected data is the receipt's month, the related receipt is
 that receipt, the explanation the notice's reason. No new number is used, so these rows are not in
-``count``, the number range or the totals. No "adjusted" row arises: adjustment receipts exist only
-for receipts issued before 01/07/2026 (TT 91 Điều 20), which this service never issued.
+``count``, the number range or the totals. No "adjusted" row arises: TT 91/2026 Điều 20 corrects a
+biên lai by a notice or a replacement only (adjusting documents are for invoices).
 
 The summary is also rendered as XML (``TKhai``/``DLTKhai``, both kinds of row in its one table)
 and signed by the agency with its own certificate, when it is first sent (the outbox subscriber
@@ -274,8 +274,11 @@ def summary_document(
 
 
 def _row(index: int, r: Receipt) -> dict[str, Any]:
+    # TT 91/2026 Điều 20: a biên lai is corrected by a replacement only (a refund too: see
+    # receipts.services.refunds); column (10) names the period of the data it corrects
     status = "replaced" if r.replaces_id is not None else "new"
-    related = _receipt_label(r, r.replaces_id) if r.replaces_id is not None else None
+    replaced = _other(r, r.replaces_id) if r.replaces_id is not None else None
+    related = _label(replaced) if replaced is not None else None
     return {
         "stt": index,
         "template": r.template,
@@ -290,7 +293,7 @@ def _row(index: int, r: Receipt) -> dict[str, Any]:
         "exchange_rate": 1,
         "status": status,
         "status_label": SUMMARY_STATUS_WORDS[status],
-        "corrected_period": None,
+        "corrected_period": f"{replaced.issued_on:%m/%Y}" if replaced is not None else None,
         "related_receipt": related,
         "replaces": related,
         "explanation": r.correction_reason if r.replaces_id is not None else None,
@@ -305,7 +308,7 @@ def _corrected_row(index: int, notice: ReceiptErrorNotice, r: Receipt) -> dict[s
         status="information_corrected",
         status_label=SUMMARY_STATUS_WORDS["information_corrected"],
         payer_name=notice.correct_payer_name or r.payer_name,
-        corrected_period=r.issued_on.isoformat(),
+        corrected_period=f"{r.issued_on:%m/%Y}",
         related_receipt=f"{r.template}-{r.series}-{r.number:08d}",
         replaces=None,
         explanation=notice.reason,
@@ -315,11 +318,12 @@ def _corrected_row(index: int, notice: ReceiptErrorNotice, r: Receipt) -> dict[s
     return row
 
 
-def _receipt_label(r: Receipt, other_id: uuid.UUID) -> str:
+def _other(r: Receipt, other_id: uuid.UUID) -> Receipt | None:
     session = Session.object_session(r)
-    other = session.get(Receipt, other_id) if session else None
-    if other is None:  # pragma: no cover - foreign key
-        return str(other_id)
+    return session.get(Receipt, other_id) if session else None
+
+
+def _label(other: Receipt) -> str:
     return f"{other.template}-{other.series}-{other.number:08d}"
 
 
@@ -350,7 +354,7 @@ def sign_summary(summary: ReceiptSummary, settings: Settings, now: datetime) -> 
         for tag, key in (
             ("STT", "stt"), ("KHMSBLai", "template"), ("KHBLai", "series"), ("SBLai", "number"),
             ("NLap", "date"), ("TPhi", "fee_name"), ("STien", "amount"), ("TGia", "exchange_rate"),
-            ("TThai", "status_label"), ("KDLDChinh", "corrected_period"),
+            ("TThai", "status_label"), ("KDChinh", "corrected_period"),
             ("BLLQuan", "related_receipt"), ("GThich", "explanation"), ("GChu", "note"),
         ):  # fmt: skip
             if row.get(key) not in (None, ""):

@@ -65,5 +65,7 @@ SUMMARY_STATUS_WORDS = {
     "new": "Mới",
     "information_corrected": "Điều chỉnh thông tin",
     "replaced": "Thay thế",
-    "adjusted": "Điều chỉnh",  # only for receipts issued before 01/07/2026 (TT 91 Điều 20)
+    # TT 91/2026 Điều 20 corrects a biên lai by notice or replacement only (no adjustment);
+    # the form's column (11) still names "điều chỉnh", for receipts made under the old rules
+    "adjusted": "Điều chỉnh",
 }

@@ -6,22 +6,18 @@ every rule); what is stored is what was paid to the Treasury and which obligatio
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from payments.auth.services import Principal
 from payments.catalog.models import Agency, FeeItem, Procedure
-from payments.clock import business_day, today
+from payments.clock import today
 from payments.errors import Conflict, NotFound, UnknownFee, ValidationFailed
-from payments.payment_requests.models import PaymentLine, PaymentRequest
-from payments.payment_requests.services import REFUND_PROVIDER
-from payments.transactions.models import PaymentTransaction, TxnState
 from payments.uow import UnitOfWork
 from receipts.budget.engine import (
     Collection,
@@ -33,7 +29,8 @@ from receipts.budget.engine import (
     obligations,
 )
 from receipts.budget.models import Allocation, Remittance
-from receipts.models import Receipt, ReceiptStatus
+from receipts.models import Receipt
+from receipts.services import REFUNDED
 
 
 class RemittanceExists(Conflict):
@@ -57,121 +54,83 @@ _WHERE_WRITTEN = (Receipt.template, Receipt.series, Receipt.number, Receipt.paym
 
 
 def collections(session: Session, agency_code: str) -> list[Collection]:
-    """Every receipt line of the agency. A replaced receipt counts through its replacement,
-    dated on the day the money was first receipted (a replacement corrects the payer, never the
-    amount or the day of collection)."""
+    """Every receipt of the agency, as the money it moved: an original receipt its lines on its
+    day; a replacement the difference from the receipt it replaces, per fee — on the day the
+    money went back when a refund caused it (``money_consequence.kind`` ``refunded``: a refund
+    lowers the obligation of the period in which it is made, once, through its receipt), on
+    the day first receipted when it corrected the receipt (a restatement). A correction that
+    raised the amount moves nothing here: the additional request it raised is receipted, and
+    counted, when paid."""
     rows = session.execute(
-        select(Receipt.id, Receipt.replaces_id, Receipt.issued_on, Receipt.status).where(
-            Receipt.agency_code == agency_code
-        )
+        select(
+            Receipt.id,
+            Receipt.replaces_id,
+            Receipt.kind,
+            Receipt.issued_on,
+            Receipt.lines,
+            Receipt.money_consequence,
+            *_WHERE_WRITTEN,
+        ).where(Receipt.agency_code == agency_code)
     ).all()
-    first_day: dict[uuid.UUID, tuple[uuid.UUID | None, date]] = {
-        r.id: (r.replaces_id, r.issued_on) for r in rows
-    }
+    by_id = {r.id: r for r in rows}
 
-    def collected_on(receipt_id: uuid.UUID) -> date:
-        parent, day = first_day[receipt_id]
-        seen = {receipt_id}
-        while parent is not None and parent in first_day and parent not in seen:
-            seen.add(parent)
-            parent, day = first_day[parent]
+    def first_day(row: Any) -> date:
+        seen = {row.id}
+        while row.replaces_id in by_id and row.replaces_id not in seen:
+            row = by_id[row.replaces_id]
+            seen.add(row.id)
+        day: date = row.issued_on
         return day
 
     found: list[Collection] = []
-    issued = session.execute(
-        select(Receipt.id, Receipt.kind, Receipt.lines, *_WHERE_WRITTEN).where(
-            Receipt.agency_code == agency_code, Receipt.status == ReceiptStatus.ISSUED
-        )
-    )
-    for row in issued:
-        day = collected_on(row.id)
-        found.extend(
-            Collection(
-                agency_code,
-                line["fee_code"],
-                row.kind,
-                int(line["amount"]),
-                day,
-                _source(row, str(line.get("name") or line["fee_code"])),
+    for row in rows:
+        previous = by_id.get(row.replaces_id) if row.replaces_id is not None else None
+        if previous is None:
+            found.extend(
+                Collection(
+                    agency_code,
+                    line["fee_code"],
+                    row.kind,
+                    int(line["amount"]),
+                    row.issued_on,
+                    _source(row, _names(row.lines).get(line["fee_code"], line["fee_code"])),
+                )
+                for line in row.lines
+                if int(line["amount"])
             )
-            for line in row.lines
-            if int(line["amount"])
+            continue
+        consequence = row.money_consequence or {}
+        if consequence.get("kind") == "additional_payment_due":
+            continue
+        day = (
+            date.fromisoformat(consequence["refunded_on"])
+            if consequence.get("kind") == REFUNDED
+            else first_day(row)
         )
-    return found + refunds(session, agency_code)
+        names = _names(previous.lines) | _names(row.lines)
+        reference = consequence.get("bank_reference")
+        for fee, amount in _difference(previous.lines, row.lines).items():
+            source = _source(row, names.get(fee, fee), reference)
+            found.append(Collection(agency_code, fee, row.kind, amount, day, source))
+    return found
 
 
 def _source(row: Any, fee_name: str, reference: str | None = None) -> Source:
+    """The receipt a collection is written on (a refund: the replacement recording it)."""
     return Source(row.template, row.series, row.number, fee_name, row.payment_channel, reference)
 
 
-def refunds(session: Session, agency_code: str) -> list[Collection]:
-    """Money paid back, as negative collections on the day it was paid back (a refund lowers
-    the obligation of the period in which it is made, DESIGN §2). A refund first returns what
-    was paid beyond the total (never receipted, never owed), then the request's lines in their
-    order."""
-    rows = session.execute(
-        select(PaymentTransaction.payment_request_id, PaymentTransaction.amount)
-        .add_columns(PaymentTransaction.occurred_at, PaymentTransaction.provider_txn_id)
-        .join(PaymentRequest, PaymentRequest.id == PaymentTransaction.payment_request_id)
-        .where(
-            PaymentRequest.agency_code == agency_code,
-            PaymentTransaction.provider == REFUND_PROVIDER,
-        )
-        .order_by(PaymentTransaction.occurred_at, PaymentTransaction.id)
-    ).all()
-    if not rows:
-        return []
-    ids = {r.payment_request_id for r in rows}
-    lines: dict[uuid.UUID, list[PaymentLine]] = {}
-    stmt = (
-        select(PaymentLine)
-        .where(PaymentLine.payment_request_id.in_(ids))
-        .order_by(PaymentLine.payment_request_id, PaymentLine.position)
-    )
-    for line in session.scalars(stmt):
-        lines.setdefault(line.payment_request_id, []).append(line)
-    applied: dict[uuid.UUID | None, int] = {
-        rid: int(total or 0)
-        for rid, total in session.execute(
-            select(PaymentTransaction.payment_request_id, func.sum(PaymentTransaction.amount))
-            .where(
-                PaymentTransaction.payment_request_id.in_(ids),
-                PaymentTransaction.state == TxnState.APPLIED,
-            )
-            .group_by(PaymentTransaction.payment_request_id)
-        )
-    }
-    totals: dict[uuid.UUID, int] = {
-        rid: total
-        for rid, total in session.execute(
-            select(PaymentRequest.id, PaymentRequest.total_amount).where(PaymentRequest.id.in_(ids))
-        )
-    }
-    excess = {rid: max(0, applied.get(rid, 0) - totals[rid]) for rid in ids}
-    receipts = {
-        (r.payment_request_id, r.kind): r
-        for r in session.execute(
-            select(Receipt.payment_request_id, Receipt.kind, *_WHERE_WRITTEN)
-            .where(Receipt.payment_request_id.in_(ids), Receipt.status == ReceiptStatus.ISSUED)
-            .order_by(Receipt.issued_at)
-        )
-    }
-    returned: dict[tuple[uuid.UUID, int], int] = {}  # what earlier refunds took from each line
-    found: list[Collection] = []
-    for request_id, amount, occurred_at, bank_reference in rows:
-        day = business_day(occurred_at)
-        left = amount - min(amount, excess[request_id])
-        excess[request_id] -= amount - left
-        for line in lines.get(request_id, []):
-            key = (request_id, line.position)
-            take = min(left, line.amount - returned.get(key, 0))
-            if take > 0:
-                receipt = receipts.get((request_id, line.kind))
-                source = receipt and _source(receipt, line.name, bank_reference)
-                found.append(Collection(agency_code, line.fee_code, line.kind, -take, day, source))
-                returned[key] = returned.get(key, 0) + take
-                left -= take
-    return found
+def _names(lines: list[dict[str, Any]]) -> dict[str, str]:
+    return {line["fee_code"]: str(line.get("name") or line["fee_code"]) for line in lines}
+
+
+def _difference(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, int]:
+    """Per fee, what ``after`` states beyond ``before`` (negative: less), zeros left out."""
+    change: dict[str, int] = {}
+    for lines, sign in ((after, 1), (before, -1)):
+        for line in lines:
+            change[line["fee_code"]] = change.get(line["fee_code"], 0) + sign * int(line["amount"])
+    return {fee: amount for fee, amount in change.items() if amount}
 
 
 def rules(session: Session, agency_code: str) -> dict[tuple[str, str], Rule]:

@@ -31,11 +31,13 @@ from receipts.services.reading import (
     summary_view,
     verify_public,
 )
+from receipts.services.refunds import REFUNDED, correct_for_refunds
 from receipts.signers import SigningPair, signing_pair
 
 __all__ = [
     "AMOUNT_CORRECTED_TOPIC",
     "ISSUED_TOPIC",
+    "REFUNDED",
     "Clock",
     "CorrectedLine",
     "Draft",
@@ -43,6 +45,7 @@ __all__ = [
     "ReplaceReceipt",
     "SigningPair",
     "add_receipts_to_requests",
+    "correct_for_refunds",
     "get_receipt",
     "get_receipt_document",
     "get_receipt_xml",

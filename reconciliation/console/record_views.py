@@ -176,7 +176,11 @@ def reports_page() -> str:
         ),
         "reductions": charts.hbar(t("reductions"), [(b, v) for b, _, v in rep.reductions]),
     }
-    return render_template("console/reports.html", rep=rep, figures=figures)
+    # the QĐ 766 table for a report within one month (a year of dossiers is the API's, month
+    # by month: read over a year at once it took seconds)
+    one_month = (start.year, start.month) == (end.year, end.month)
+    online = reports.online_by_agency(agency_scope(), start, end, uow=uow()) if one_month else None
+    return render_template("console/reports.html", rep=rep, figures=figures, online=online)
 
 
 @login_required

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from payments.catalog.models import Procedure
+from payments.catalog.models import Agency, Procedure
 from payments.uow import UnitOfWork
 from reconciliation.console.models import PaymentDay
 from reconciliation.console.services import (
@@ -20,6 +20,8 @@ from reconciliation.console.services import (
     payment_days,
     reductions,
 )
+from reconciliation.indicators.engine import Tally, tally
+from reconciliation.indicators.services import month_bounds, payments_of
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,36 @@ def report(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> Report:
             _per_procedure(rows, names),
             reductions(s, scope, start, end),
         )
+
+
+@dataclass(frozen=True)
+class OnlineRow:
+    """QĐ 766/QĐ-TTg for one agency and one month (cut to the report's window)."""
+
+    agency_code: str
+    agency_name: str
+    month: str  # MM/YYYY
+    tally: Tally
+
+
+def online_by_agency(scope: Scope, start: date, end: date, *, uow: UnitOfWork) -> list[OnlineRow]:
+    """The online-payment indicator (``reconciliation.indicators``) per agency in scope and per
+    month of [start, end], each month cut to the window."""
+    with uow:
+        s = uow.session
+        payments, paid_before = payments_of(s, scope, start, end)
+        names = {str(code): str(name) for code, name in s.execute(select(Agency.code, Agency.name))}
+    rows = []
+    month = start.replace(day=1)
+    while month <= end:
+        first, last = month_bounds(f"{month:%Y-%m}")
+        found = tally(payments, max(first, start), min(last, end), paid_before)
+        rows += [
+            OnlineRow(code, names.get(code, code), f"{month:%m/%Y}", found[code])
+            for code in sorted(found)
+        ]
+        month = last + timedelta(days=1)
+    return rows
 
 
 Grouped = Sequence[Any]  # (day, provider, procedure code, payments, đồng)

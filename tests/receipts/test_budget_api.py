@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 from factories import make_payment_request, pay, payment_request_row
+from receipts_testkit import Kit, SteppingClock, kit_fixture, signing_files_fixture  # noqa: F401
 
 from payments.clock import VN_TZ
 from payments.http import Container
@@ -35,7 +36,7 @@ class Collections:
 
     def __init__(self, container: Container) -> None:
         self.container = container
-        self.number = 0
+        self.number = 10_000  # clear of the numbers the issuer takes from its counter
         with container.uow() as uow:
             stp = payment_request_row()
             ca = payment_request_row(
@@ -280,14 +281,24 @@ def refund(s: requests.Session, request_id: str, **body: Any) -> requests.Respon
     )
 
 
+def receipting(kit: Kit, day: date) -> SteppingClock:
+    """Receipts issued by the outbox on ``day`` (10:00 in Hà Nội) and after."""
+    clock = SteppingClock(datetime.combine(day, time(10), VN_TZ).astimezone(UTC))
+    kit.use_clock(clock)
+    return clock
+
+
 def test_a_refund_in_a_later_month_lowers_that_months_obligation(
-    api: Api, collections: Collections, container: Container
+    api: Api, collections: Collections, container: Container, kit: Kit
 ) -> None:
     collections.receipt(STP, "LLTP", "phi", 200_000, date(2026, 10, 20))
     collections.receipt(STP, "LLTP", "phi", 200_000, date(2026, 11, 3))
     paid = make_payment_request(container, procedure_code="1.001234")
     assert paid["total_amount"] == 200_000
     assert pay(container, paid) == "paid"
+    clock = receipting(kit, date(2026, 10, 25))
+    kit.drain()  # its receipt, 25 October
+    clock.flip(datetime.combine(date(2026, 11, 10), time(10), VN_TZ).astimezone(UTC))
     writer, reader = api(["payments:write"]), api(["receipts:read"])
     body = {"amount": 100_000, "refunded_on": "2026-11-10", "bank_reference": "FT1", "note": "x"}
 
@@ -300,9 +311,10 @@ def test_a_refund_in_a_later_month_lowers_that_months_obligation(
     too_much = refund(writer, paid["id"], **(body | {"amount": 100_001, "bank_reference": "FT2"}))
     assert (too_much.status_code, too_much.json()["code"]) == (422, "refund-exceeds-paid")
 
+    kit.drain()  # the refund replaces the receipt: 100 000 kept
     october = obligations(reader, STP, "2026-10", "2026-11-30")["lines"][0]
     november = obligations(reader, STP, "2026-11", "2026-11-30")["lines"][0]
-    assert (october["collected"], october["owed"]) == (200_000, 30_000)
+    assert (october["collected"], october["owed"]) == (400_000, 60_000)
     assert (november["collected"], november["retained"]) == (100_000, 81_000)
     assert (november["transfers"][0]["amount"], november["owed"]) == (4_000, 15_000)
 
@@ -312,10 +324,12 @@ def test_a_refund_in_a_later_month_lowers_that_months_obligation(
 
 
 def test_refunding_an_overpayments_excess_owes_the_budget_nothing_less(
-    api: Api, collections: Collections, container: Container
+    api: Api, collections: Collections, container: Container, kit: Kit
 ) -> None:
     request = make_payment_request(container, procedure_code="1.001234")
     assert pay(container, request, 300_000) == "overpaid"
+    receipting(kit, date(2026, 10, 25))
+    kit.drain()  # a receipt for the 200 000 due
     resp = refund(
         api(["payments:write"]),
         request["id"],
@@ -326,6 +340,7 @@ def test_refunding_an_overpayments_excess_owes_the_budget_nothing_less(
     assert resp.status_code == 201, resp.text
     assert (resp.json()["status"], resp.json()["paid_amount"]) == ("paid", 150_000)
     assert "refund_due" not in resp.json()["flags"]
+    kit.drain()
     # the 100 000 paid beyond the total went back first: only 50 000 of the fee was refunded
     [line] = obligations(api(["receipts:read"]), STP, "2026-11", "2026-11-30")["lines"]
     assert (line["collected"], line["owed"]) == (-50_000, -7_500)

@@ -9,7 +9,7 @@ import csv
 import io
 import random
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import openpyxl
@@ -18,8 +18,20 @@ import requests
 from factories import make_payment_request, pay
 from lxml import etree
 from pypdf import PdfReader
-from test_budget_api import CA, CENTRE, STP, Api, Collections, half_up, refund, remit
+from receipts_testkit import Kit, kit_fixture, signing_files_fixture  # noqa: F401
+from test_budget_api import (
+    CA,
+    CENTRE,
+    STP,
+    Api,
+    Collections,
+    half_up,
+    receipting,
+    refund,
+    remit,
+)
 
+from payments.clock import VN_TZ
 from payments.http import Container
 from receipts.models import Receipt
 
@@ -207,7 +219,7 @@ def test_the_settlement_files_carry_the_declared_and_the_remitted(
 
 
 def test_the_journal_has_a_row_per_receipt_line_and_reverses_refunds(
-    api: Api, collections: Collections, container: Container
+    api: Api, collections: Collections, container: Container, kit: Kit
 ) -> None:
     lines = a_year(collections, seed=24)
     november = [(a, d) for agency, a, d in lines if agency == STP and d.month == 11]
@@ -223,10 +235,20 @@ def test_the_journal_has_a_row_per_receipt_line_and_reverses_refunds(
         uow.commit()
     paid = make_payment_request(container, procedure_code="1.001234")
     assert pay(container, paid) == "paid"
-    collections.requests[STP] = uuid.UUID(paid["id"])  # its receipt, in October
-    receipted = collections.receipt(STP, "LLTP", "phi", 200_000, date(2026, 10, 30))
+    clock = receipting(kit, date(2026, 10, 30))
+    kit.drain()  # its receipt, in October
+    clock.flip(datetime.combine(date(2026, 11, 10), time(10), VN_TZ).astimezone(UTC))
     body = {"amount": 50_000, "refunded_on": "2026-11-10", "bank_reference": "FT77"}
     assert refund(api(["payments:write"]), paid["id"], **body).status_code == 201
+    kit.drain()  # the refund replaces the October receipt: the replacement records it
+    with container.uow() as uow:
+        replacement = (
+            uow.session.query(Receipt)
+            .filter(Receipt.payment_request_id == uuid.UUID(paid["id"]))
+            .filter(Receipt.replaces_id.is_not(None))
+            .one()
+        )
+        written_on = (replacement.series, replacement.number)
     assert remit(
         api(["budget:write"]), STP, amount=90_000, paid_on="2026-11-20", order_reference="G9"
     ).ok
@@ -242,11 +264,7 @@ def test_the_journal_has_a_row_per_receipt_line_and_reverses_refunds(
     assert [r["debit"] for r in taken if (r["series"], r["number"]) == cash_ref] == ["1111"]
     [back] = [r for r in rows if r["entry"] == "refund"]
     assert (back["debit"], back["credit"], back["amount"]) == ("3373", "1121", 50_000)
-    assert (back["series"], back["number"], back["reference"]) == (
-        receipted.series,
-        receipted.number,
-        "FT77",
-    )
+    assert (back["series"], back["number"], back["reference"]) == (*written_on, "FT77")
     assert sum(r["amount"] for r in taken) - back["amount"] == declared["collected"]
     [owed] = [r for r in rows if r["entry"] == "owed"]
     [moved] = [r for r in rows if r["entry"] == "transfer"]

@@ -214,7 +214,7 @@ def test_a_receipt_an_error_notice_corrected_is_carried_as_information_corrected
         "Điều chỉnh thông tin",
     )
     assert row["related_receipt"] == "EBL01-26TCA-00000001"
-    assert (row["corrected_period"], row["explanation"]) == ("2026-11-20", "sai địa chỉ")
+    assert (row["corrected_period"], row["explanation"]) == ("11/2026", "sai địa chỉ")
     assert (row["stt"], row["notice_id"]) == (3, notice["id"])
     assert (first["count"], first["totals"]["le_phi"]) == (
         2,
@@ -288,7 +288,7 @@ def test_a_receipt_of_an_earlier_day_corrected_today_is_in_todays_sending(
         False,
     )
     (row,) = today["corrections"]
-    assert (row["date"], row["corrected_period"]) == (before.isoformat(), before.isoformat())
+    assert (row["date"], row["corrected_period"]) == (before.isoformat(), f"{before:%m/%Y}")
 
 
 def test_a_replacement_is_carried_as_replaced_with_the_receipt_it_replaces(

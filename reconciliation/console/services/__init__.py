@@ -14,7 +14,6 @@ from reconciliation.console.services.accounts import (
 from reconciliation.console.services.admin import fee_schedule
 from reconciliation.console.services.common import (
     CHANNELS,
-    ONLINE_PROVIDERS,
     Scope,
     applied_in,
     channel_of,
@@ -50,7 +49,6 @@ from reconciliation.console.services.trail import (
 
 __all__ = [
     "CHANNELS",
-    "ONLINE_PROVIDERS",
     "Dashboard",
     "DayQuery",
     "DayState",

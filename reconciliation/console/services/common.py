@@ -13,12 +13,9 @@ from payments.catalog.models import BeneficiaryAccount
 from payments.payment_requests.models import PaymentRequest
 from payments.transactions.models import PaymentTransaction, TxnState
 from receipts.models import Receipt
+from reconciliation.indicators.engine import CHANNELS as CHANNELS
+from reconciliation.indicators.engine import channel_of as channel_of
 from reconciliation.models import StatementLine
-
-# the channels a citizen pays through without coming to the counter (QĐ 766/QĐ-TTg counts a
-# dossier paid online whatever the online channel: VietQR transfer or the national portal); a
-# credit first seen on the statement is a transfer too
-ONLINE_PROVIDERS = ("bank", "paygov", "statement")
 
 Scope = Sequence[str] | None  # agency codes; None = every agency (admin)
 
@@ -28,16 +25,6 @@ SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
 
 def scoped(stmt: SelectT, column: Any, scope: Scope) -> SelectT:
     return stmt if scope is None else stmt.where(column.in_(list(scope)))
-
-
-CHANNELS = ("bank", "paygov", "pos")  # VietQR transfer, national portal, card at the counter
-
-
-def channel_of(provider: str) -> str:
-    """The collection channel of a transaction's provider. A credit first seen on the bank
-    statement (provider ``statement``) is a transfer whose notification never came."""
-    name = provider.split(":")[0]
-    return "bank" if name == "statement" else name
 
 
 def scope_accounts(session: Session, scope: Scope) -> list[str]:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from payments.catalog.models import Agency, BeneficiaryAccount
-from payments.clock import day_bounds
 from payments.config import Settings
 from payments.outbox.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest
-from payments.transactions.models import PaymentTransaction, TxnState
 from payments.uow import UnitOfWork
 from receipts.models import Receipt, TaxStatus
 from receipts.signers import agencies_unable_to_sign
@@ -24,12 +22,12 @@ from reconciliation.console.services.accounts import DayState, day_states
 from reconciliation.console.services.budget import overdue_reminders
 from reconciliation.console.services.common import (
     CHANNELS,
-    ONLINE_PROVIDERS,
     Scope,
     channel_of,
     scope_accounts,
     scoped,
 )
+from reconciliation.indicators.services import online_tally
 from reconciliation.models import ExceptionStatus, ReconciliationException
 
 
@@ -63,31 +61,12 @@ def collections(session: Session, scope: Scope, first: date, last: date) -> dict
     return out
 
 
-def online_ratio(session: Session, scope: Scope, start: datetime, end: datetime) -> tuple[int, int]:
-    """QĐ 766/QĐ-TTg: dossiers paid through any online channel ÷ dossiers with a fee."""
-    # one pass over the window's requests; each looks up its own transactions by index rather
-    # than hashing every portal payment of the year
-    paid_online = (
-        select(PaymentTransaction.id)
-        .where(
-            PaymentTransaction.payment_request_id == PaymentRequest.id,
-            PaymentTransaction.provider.in_(ONLINE_PROVIDERS),
-            PaymentTransaction.state == TxnState.APPLIED,
-        )
-        .exists()
-    )
-    stmt = scoped(
-        select(
-            func.count(distinct(case((paid_online, PaymentRequest.dossier_code)))),
-            func.count(
-                distinct(case((PaymentRequest.total_amount > 0, PaymentRequest.dossier_code)))
-            ),
-        ).where(PaymentRequest.created_at >= start, PaymentRequest.created_at < end),
-        PaymentRequest.agency_code,
-        scope,
-    )
-    online, with_fee = session.execute(stmt).one()
-    return int(online or 0), int(with_fee or 0)
+def online_ratio(session: Session, scope: Scope, first: date, last: date) -> tuple[int, int]:
+    """QĐ 766/QĐ-TTg for the agencies in scope: (dossiers paid online, dossiers with a
+    financial obligation) first paid from business day ``first`` to ``last`` (the one
+    definition: ``reconciliation.indicators``)."""
+    found = online_tally(session, scope, first, last)
+    return found.paid_online, found.with_obligation
 
 
 def reductions(
@@ -123,10 +102,9 @@ def dashboard(
     scope: Scope, day: date, *, uow: UnitOfWork, settings: Settings | None = None
 ) -> Dashboard:
     """The officer's dashboard; with ``settings``, the agencies that cannot sign receipts."""
-    month_start, day_end = day_bounds(day.replace(day=1))[0], day_bounds(day)[1]
     with uow:
         s = uow.session
-        paid, with_fee = online_ratio(s, scope, month_start, day_end)
+        paid, with_fee = online_ratio(s, scope, day.replace(day=1), day)
         open_count = (
             s.scalar(
                 scoped(
