@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import select
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Uuid,
     create_engine,
@@ -191,6 +192,27 @@ def driver_first(conn: Connection, sql: str, params: Mapping[str, Any]) -> tuple
             sql, dict(params), exc, psycopg.Error, connection_invalidated=lost, dialect=conn.dialect
         ) from exc
     return row
+
+
+def driver_partitions(
+    conn: Connection, statement: Select[*tuple[Any, ...]], size: int
+) -> Iterator[Sequence[Sequence[Any]]]:
+    """The rows of a large read, ``size`` at a time: on PostgreSQL psycopg's own tuples (binary
+    transfer, no SQLAlchemy ``Row`` or type processing per row: the statement's columns must
+    come out as psycopg gives them), elsewhere SQLAlchemy's rows; a failure raises what
+    SQLAlchemy would."""
+    if conn.dialect.name != "postgresql":
+        yield from conn.execute(statement).partitions(size)
+        return
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    sql, params = str(compiled), compiled.params
+    try:
+        with driver_connection(conn).cursor(binary=True) as cursor:
+            cursor.execute(sql, params)
+            while part := cursor.fetchmany(size):
+                yield part
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error, dialect=conn.dialect) from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:

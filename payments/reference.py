@@ -78,18 +78,25 @@ def candidate_list(text: str | None) -> list[str]:
     """:func:`candidates_in` as a list (a statement asks it once a line)."""
     if not text:
         return []
-    exact = [(m.start(), PREFIX + _digits(m.group(1))) for m in _FIND.finditer(text)]
+    runs = _FIND.findall(text)  # the digit runs only: no match object per memo
     # a loose run starts at a T too: when every T starts a reference already, there is none
-    if text.count("T") + text.count("t") > len(exact):
-        taken = {start for start, _ in exact}
-        loose = [
-            (m.start(), shape)
-            for m in _LOOSE.finditer(text)
-            if m.start() not in taken
-            and (shape := _damaged_shape(m.group(1), text[m.end() : m.end() + 1].isalpha()))
-        ]
-        if loose:  # both lists are in text order: merged only when both have some
-            return [candidate for _, candidate in sorted(exact + loose)]
+    if text.count("T") + text.count("t") <= len(runs):
+        return [PREFIX + _digits(run) for run in runs]
+    return _with_damaged(text)
+
+
+def _with_damaged(text: str) -> list[str]:
+    """:func:`candidate_list` of a memo with a ``T`` no well-formed reference starts."""
+    exact = [(m.start(), PREFIX + _digits(m.group(1))) for m in _FIND.finditer(text)]
+    taken = {start for start, _ in exact}
+    loose = [
+        (m.start(), shape)
+        for m in _LOOSE.finditer(text)
+        if m.start() not in taken
+        and (shape := _damaged_shape(m.group(1), text[m.end() : m.end() + 1].isalpha()))
+    ]
+    if loose:  # both lists are in text order: merged only when both have some
+        return [candidate for _, candidate in sorted(exact + loose)]
     return [candidate for _, candidate in exact]
 
 

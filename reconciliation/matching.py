@@ -153,6 +153,7 @@ class DayResult:
 
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")  # str.isalnum, upper-case ASCII
 _REFERENCE = Rule.REFERENCE  # looked up once: an enum member costs a lookup per line
+_MATCHED = MatchStatus.MATCHED
 # a day makes one of each per statement line: without the frozen __setattr__ (payments.records)
 make_line = maker(Line)
 _match_out = maker(MatchOut)
@@ -327,11 +328,15 @@ def _settle(day: _Day, req: Req, lines: list[Line]) -> None:
     remaining = req.remaining
     received = lines[0].amount if len(lines) == 1 else sum(line.amount for line in lines)
     together = received == remaining > 0
-    ids = (req.id,)
+    ids, rid, reference = (req.id,), req.id, req.reference
+    # a day settles most of its lines here: the records made inline (as ``credit`` and
+    # ``match`` make them), not through two method calls a line
+    credit, matched, unopen = day.credits.append, day.matches.append, day.open.pop
     for line in lines:
-        day.credit(line, req)
+        credit(_credit_out(line, rid, reference, False))
         if together or line.amount == remaining > 0:
-            day.match(_REFERENCE, line, ids)
+            unopen(line.id, None)
+            matched(_match_out(_REFERENCE, line.id, ids, line.amount, _MATCHED, None, None))
         else:
             day.open.pop(line.id)
             reason = Reason.DUPLICATE_PAYMENT if remaining == 0 else Reason.AMOUNT_MISMATCH

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from payments.clock import business_day, day_bounds
+from payments.db import driver_partitions
 from payments.payment_requests.models import OPEN_STATUSES, PaymentRequest
 from payments.transactions import ledger
 from payments.transactions.bulk import keys_in
@@ -102,19 +103,18 @@ def load_day(session: Session, account_id: str, day: date) -> DayInput:
     connection: plain rows, no ORM identity work per row."""
     prev = day - timedelta(days=1)
     conn = session.connection()
-    rows = conn.execute(
-        select(*_LINE_COLS)
-        .where(StatementLine.account_id == account_id, StatementLine.booking_date.in_([prev, day]))
-        .order_by(StatementLine.id)
+    rows = select(*_LINE_COLS).where(
+        StatementLine.account_id == account_id, StatementLine.booking_date.in_([prev, day])
     )
     lines: list[Line] = []
     earlier: list[Line] = []
-    for part in rows.partitions(PARTITION):  # fetched in C, many rows at a time
-        for row in part:  # a million lines: their dates shared, not one object each
-            if row[1] == day:
-                lines.append(make_line(row[0], day, *row[2:]))
+    # fetched in C, many rows at a time; a million lines: their dates shared, not one each
+    for part in driver_partitions(conn, rows.order_by(StatementLine.id), PARTITION):
+        for i, d, amount, desc, bank_ref, name, ref, cand in part:
+            if d == day:
+                lines.append(make_line(i, day, amount, desc, bank_ref, name, ref, cand))
             else:
-                earlier.append(make_line(row[0], prev, *row[2:]))
+                earlier.append(make_line(i, prev, amount, desc, bank_ref, name, ref, cand))
     own = _own_credits(session, account_id, day)
     # the memo references: joined in SQL (one query, however many lines the day has)
     memo_refs = (
@@ -127,8 +127,8 @@ def load_day(session: Session, account_id: str, day: date) -> DayInput:
         .scalar_subquery()
     )
     req_cols = _req_cols(session)
-    named = conn.execute(select(*req_cols).where(PaymentRequest.reference.in_(memo_refs)))
-    requests = [_req(r, own) for part in named.partitions(PARTITION) for r in part]
+    named = select(*req_cols).where(PaymentRequest.reference.in_(memo_refs))
+    requests = [_req(r, own) for part in driver_partitions(conn, named, PARTITION) for r in part]
     variants = {
         v for ln in lines if ln.reference_candidate for v in typo_variants(ln.reference_candidate)
     }
