@@ -20,10 +20,10 @@ One run:
    second schema migrated and seeded the same way (same tables, indexes and triggers) by the
    fastest plain means: COPY per table, the requests by COPY into a temporary table and one
    ``UPDATE … FROM``;
-7. measures the read floor: the run's two large reads (the day's lines, the requests their memos
-   name: the columns ``load_day`` asks for) fetched with a bare psycopg cursor, nothing made of
-   the rows; parse + read floor is the least this design's matching can cost (it parses as the
-   import does and reads the day back from the database), whatever its matching code;
+7. measures the read floor: the run's large read (``day_read``: the day's lines, each with the
+   request its memo names) fetched with a bare psycopg cursor, nothing made of the rows;
+   parse + read floor is the least this design's matching can cost (it parses as the import
+   does and reads the day back from the database), whatever its matching code;
 8. prints each phase, the ratios, the peak RSS, PASS/FAIL against the targets (end to end ≤ 2 ×
    write floor, matching ≤ 3 × in-memory floor, peak memory < 2 GB) and drops the schemas.
 """
@@ -67,6 +67,7 @@ from reconciliation.importing import (  # noqa: E402
 )
 from reconciliation.parsers import parse_statement  # noqa: E402
 from reconciliation.runs import ReconcileDay, reconcile_day  # noqa: E402
+from reconciliation.runs.loading import day_read  # noqa: E402
 
 PG_URL = os.environ.get("THUPHI_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ACCOUNT = "stp-kbnn"
@@ -282,29 +283,22 @@ def write_floor(engine: Any, rows: dict[str, bytes]) -> float:
     return time.perf_counter() - start
 
 
-# the run's two large reads, as ``reconciliation.runs.loading.load_day`` makes them
-READS = (
-    "SELECT id, booking_date, amount, description, bank_reference, counterparty_name, reference,"
-    " reference_candidate FROM recon_statement_lines WHERE account_id = %(account)s"
-    " AND booking_date IN (%(day)s - 1, %(day)s) ORDER BY id",
-    "SELECT id::text, reference, account_id, total_amount, paid_amount, status, payer_name,"
-    " created_at FROM payment_requests WHERE reference IN (SELECT reference"
-    " FROM recon_statement_lines WHERE account_id = %(account)s AND booking_date = %(day)s"
-    " AND reference IS NOT NULL)",
-)
-
-
-def read_floor(engine: Any) -> tuple[float, int]:
-    """The run's large reads by a bare cursor (binary tuples, nothing made of them); the best of
-    two, so a cold cache does not count against the floor."""
+def read_floor(engine: Any, uow: UnitOfWork) -> tuple[float, int]:
+    """The run's large read (``day_read``: the day's lines, each with the request its memo
+    names) by a bare cursor, binary tuples, nothing made of them; the best of two, so a cold
+    cache does not count against the floor."""
+    with uow:
+        statement = day_read(uow.session, ACCOUNT, DAY)
+    compiled = statement.compile(
+        dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+    )
     best, rows = float("inf"), 0
     with engine.connect() as conn:
         cursor = conn.connection.driver_connection.cursor(binary=True)
         for _ in range(2):
-            start, rows = time.perf_counter(), 0
-            for query in READS:
-                cursor.execute(query, {"account": ACCOUNT, "day": DAY})
-                rows += len(cursor.fetchall())
+            start = time.perf_counter()
+            cursor.execute(str(compiled), compiled.params)
+            rows = len(cursor.fetchall())
             best = min(best, time.perf_counter() - start)
     return best, rows
 
@@ -362,7 +356,7 @@ def main() -> int:
         parse_s = parse_only(data)
         del data
 
-        read_s, read_rows = read_floor(engine)
+        read_s, read_rows = read_floor(engine, uow)
         rows = written_rows(engine)
         write_s = write_floor(floor_engine, rows)
         written = {t: rows[t].count(b"\n") for t in (*WRITTEN, "payment_requests")}

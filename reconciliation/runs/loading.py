@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import (
     DateTime,
+    Select,
     String,
+    and_,
     cast,
     func,
     select,
@@ -96,44 +98,50 @@ def _req(row: Any, own: dict[str, int]) -> Req:
     return Req(rid, row[1], sys.intern(row[2]), row[3], paid, sys.intern(str(status)), *row[6:])
 
 
+def day_read(session: Session, account_id: str, day: date) -> Select[Any]:
+    """The day's large read: the lines of ``day`` and the day before, in id order, each of
+    ``day``'s with the request its memo names (``_LINE_COLS`` then ``_req_cols``, or nulls)."""
+    named = and_(
+        StatementLine.booking_date == day, PaymentRequest.reference == StatementLine.reference
+    )
+    return (
+        select(*_LINE_COLS, *_req_cols(session))
+        .outerjoin(PaymentRequest, named)
+        .where(
+            StatementLine.account_id == account_id,
+            StatementLine.booking_date.in_([day - timedelta(days=1), day]),
+        )
+        .order_by(StatementLine.id)
+    )
+
+
 def load_day(session: Session, account_id: str, day: date) -> DayInput:
     """Everything one day's matching needs, in a handful of set-based queries.
 
-    The two large reads (the day's lines, the requests their memos name) run on the Core
+    The large read (the day's lines, each with the request its memo names) runs on the Core
     connection: plain rows, no ORM identity work per row."""
     prev = day - timedelta(days=1)
     conn = session.connection()
-    rows = select(*_LINE_COLS).where(
-        StatementLine.account_id == account_id, StatementLine.booking_date.in_([prev, day])
-    )
+    own = _own_credits(session, account_id, day)
+    req_cols = _req_cols(session)
+    rows = day_read(session, account_id, day)
     lines: list[Line] = []
     earlier: list[Line] = []
+    by_id: dict[str, Req] = {}
     # fetched in C, many rows at a time; a million lines: their dates shared, not one each
-    for part in driver_partitions(conn, rows.order_by(StatementLine.id), PARTITION):
-        for i, d, amount, desc, bank_ref, name, ref, cand in part:
-            if d == day:
-                lines.append(make_line(i, day, amount, desc, bank_ref, name, ref, cand))
-            else:
+    for part in driver_partitions(conn, rows, PARTITION):
+        for i, d, amount, desc, bank_ref, name, ref, cand, *req in part:
+            if d != day:
                 earlier.append(make_line(i, prev, amount, desc, bank_ref, name, ref, cand))
-    own = _own_credits(session, account_id, day)
-    # the memo references: joined in SQL (one query, however many lines the day has)
-    memo_refs = (
-        select(StatementLine.reference)
-        .where(
-            StatementLine.account_id == account_id,
-            StatementLine.booking_date == day,
-            StatementLine.reference.is_not(None),
-        )
-        .scalar_subquery()
-    )
-    req_cols = _req_cols(session)
-    named = select(*req_cols).where(PaymentRequest.reference.in_(memo_refs))
-    requests = [_req(r, own) for part in driver_partitions(conn, named, PARTITION) for r in part]
+                continue
+            lines.append(make_line(i, day, amount, desc, bank_ref, name, ref, cand))
+            if req[0] is not None and (rid := str(req[0])) not in by_id:
+                by_id[rid] = _req(req, own)
     variants = {
         v for ln in lines if ln.reference_candidate for v in typo_variants(ln.reference_candidate)
     }
-    requests += _requests(session, PaymentRequest.reference, sorted(variants), own)
-    by_id = {r.id: r for r in requests}
+    for r in _requests(session, PaymentRequest.reference, sorted(variants), own):
+        by_id[r.id] = r
     manual = _manual_links(session, account_id, day)
     missing_ids = sorted(set(manual.values()) - by_id.keys())
     for r in _requests(session, PaymentRequest.id, [uuid.UUID(i) for i in missing_ids], own):
