@@ -269,3 +269,50 @@ def test_no_application_module_is_over_500_lines() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+# --- one decision path: statuses are spelled only where they are decided (issue 16) --------------
+
+# the enum's definition, the state table that names, groups and moves the statuses, the decision
+STATUS_HOMES = {
+    "payments/payment_requests/models.py",
+    "payments/payment_requests/state.py",
+    "payments/transactions/ledger.py",
+}
+STATUS_HOME_DIRS = ("payments/migrations/",)  # frozen history
+
+
+def status_spellings(source: str) -> list[str]:
+    """Every ``RequestStatus.X`` (under any name the module binds the enum to)."""
+    tree = ast.parse(source)
+    names = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name == "RequestStatus"
+    }
+    return [
+        ast.unparse(node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in names
+    ]
+
+
+def test_no_request_status_is_spelled_outside_the_state_module() -> None:
+    spelled = {
+        path: found
+        for path, file in (
+            (p.relative_to(ROOT).as_posix(), p) for package in PACKAGES for p in modules(package)
+        )
+        if path not in STATUS_HOMES and not path.startswith(STATUS_HOME_DIRS)
+        if (found := status_spellings(file.read_text(encoding="utf-8")))
+    }
+    assert spelled == {}
+
+
+def test_the_status_checker_sees_a_spelling() -> None:
+    source = "from payments.payment_requests.models import RequestStatus as S\nx = S.PAID\n"
+    assert status_spellings(source) == ["S.PAID"]

@@ -24,12 +24,12 @@ from payments.checkout.bankapps import BankApp, bank_apps
 from payments.clock import VN_TZ, as_utc, utcnow
 from payments.config import Settings
 from payments.errors import NotFound
+from payments.payment_requests import state
 from payments.payment_requests.models import (
     OPEN_STATUSES,
     PaymentLine,
     PaymentRequest,
     QrImage,
-    RequestStatus,
 )
 from payments.payment_requests.services import (
     ViewExtension,
@@ -43,18 +43,9 @@ from payments.vietqr.images import render_both, render_png, render_svg
 
 ImageFormat = Literal["png", "svg"]
 MIMETYPES: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml"}
-STATUS_LABELS: dict[str, str] = {
-    RequestStatus.PENDING: "Chờ thanh toán",
-    RequestStatus.PARTIALLY_PAID: "Đã thanh toán một phần",
-    RequestStatus.PAID: "Đã thanh toán",
-    RequestStatus.OVERPAID: "Đã thanh toán (nộp thừa)",
-    RequestStatus.EXPIRED: "Đã hết hạn",
-    RequestStatus.CANCELLED: "Đã hủy",
-    RequestStatus.REFUNDED: "Đã hoàn tiền",
-}
+STATUS_LABELS = state.CITIZEN_WORDS
 KIND_LABELS = {"phi": "Phí", "le_phi": "Lệ phí"}
 SUPERSEDED_RECEIPTS = frozenset({"replaced", "cancelled"})
-PAID_STATUSES = frozenset({RequestStatus.PAID, RequestStatus.OVERPAID, RequestStatus.REFUNDED})
 # payer categories in words (Vietnamese, English), for the checkout and the console; an unknown
 # code is not shown
 PAYER_CATEGORIES: dict[str, tuple[str, str]] = {
@@ -136,7 +127,7 @@ class CheckoutPage:
 
     @property
     def is_paid(self) -> bool:
-        return self.status in PAID_STATUSES
+        return self.status in state.PAID_SHOWN
 
     @property
     def overpaid_amount(self) -> int:
@@ -188,9 +179,7 @@ _QR = {
 def display_status(status: str, expires_at: datetime, now: datetime) -> str:
     """The status a citizen must see: a pending request past its expiry is expired already,
     even before the periodic job has written it."""
-    if status == RequestStatus.PENDING and as_utc(expires_at) <= now:
-        return RequestStatus.EXPIRED
-    return status
+    return state.as_of(status, as_utc(expires_at), now)
 
 
 def _known(token: str) -> str:
@@ -217,7 +206,7 @@ def checkout_page(
             raise NotFound("no payment with this link")
         request, account, agency_name, procedure_name = row
         status = display_status(request.status, request.expires_at, moment)
-        paid = status in PAID_STATUSES
+        paid = status in state.PAID_SHOWN
         category = PAYER_CATEGORIES.get(request.payer_category or "", (None, None))[0]
         lines = tuple(uow.session.scalars(_LINES, {"id": request.id}))
         by_category = _category_policies(uow.session, lines)
@@ -326,7 +315,7 @@ def _receipt_label(entry: dict[str, Any]) -> str:
 def _payload(request: PaymentRequest, account: BeneficiaryAccount) -> str:
     """The stored payload, or one for what is left once part has been paid (rare: never cached,
     so the stored one stays what the API announced)."""
-    if request.status == RequestStatus.PARTIALLY_PAID and request.vietqr_payload:
+    if request.status == state.PART_PAID and request.vietqr_payload:
         return transfer_payload(account, request.remaining_amount, request.reference)
     return request.vietqr_payload
 
@@ -364,7 +353,7 @@ def qr_image(token: str, fmt: ImageFormat, *, uow: UnitOfWork) -> QrImageView:
             raise NotFound("this payment is no longer open")
         if not payload:
             raise NotFound("this payment has no QR code")
-        if status == RequestStatus.PARTIALLY_PAID:
+        if status == state.PART_PAID:
             return _remaining_qr(uow.session, request_id, fmt)
     content = _as_bytes(cached) or _store(uow, request_id, payload, fmt)
     return QrImageView(content, MIMETYPES[fmt], _etag(payload, fmt))

@@ -1,8 +1,10 @@
-"""The payment request state machine, as data: the one place its statuses are grouped."""
+"""The payment request state machine, as data: the one place its statuses are named, grouped
+and moved. Application code asks these sets and functions; it never spells a status."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from payments.errors import IllegalTransition
 from payments.payment_requests.models import OPEN_STATUSES, AnyRequest
@@ -42,6 +44,36 @@ LATE = frozenset({S.EXPIRED, S.CANCELLED, S.REFUNDED})
 SETTLED = frozenset({S.PAID, S.OVERPAID})  # fully paid: more money is a duplicate payment
 # the statuses whose fee reductions the reports count (the console rollup's triggers, 0011)
 COUNTED = SETTLED
+RECEIPTED = SETTLED  # a request's receipts are issued once it is settled
+PAID_SHOWN = SETTLED | {S.REFUNDED}  # the checkout page says "paid" (the money came, in full)
+PART_PAID = S.PARTIALLY_PAID  # some paid: the QR code asks for what is left
+
+# where the lifecycle's own actions lead (money's moves are ``status_for_amount``'s)
+CREATED = S.PENDING  # every request starts here
+EXEMPT = S.PAID  # created with nothing due: paid at once, the dossier may proceed
+CANCELLED = S.CANCELLED  # by its dossier system or an officer
+EXPIRES = S.PENDING  # only a request nothing was paid on expires
+EXPIRED = S.EXPIRED
+
+# how the statuses read: to the citizen on the checkout page, to the officer (vi, en)
+CITIZEN_WORDS: dict[str, str] = {
+    S.PENDING: "Chờ thanh toán",
+    S.PARTIALLY_PAID: "Đã thanh toán một phần",
+    S.PAID: "Đã thanh toán",
+    S.OVERPAID: "Đã thanh toán (nộp thừa)",
+    S.EXPIRED: "Đã hết hạn",
+    S.CANCELLED: "Đã hủy",
+    S.REFUNDED: "Đã hoàn tiền",
+}
+OFFICER_WORDS: dict[str, tuple[str, str]] = {
+    S.PENDING: ("Chờ thanh toán", "Pending"),
+    S.PARTIALLY_PAID: ("Thanh toán một phần", "Partially paid"),
+    S.PAID: ("Đã thanh toán", "Paid"),
+    S.OVERPAID: ("Nộp thừa", "Overpaid"),
+    S.EXPIRED: ("Hết hạn", "Expired"),
+    S.CANCELLED: ("Đã hủy", "Cancelled"),
+    S.REFUNDED: ("Đã hoàn tiền", "Refunded"),
+}
 
 
 def check(current: S, target: S, *, reversal: bool = False) -> bool:
@@ -62,6 +94,12 @@ def transition(request: AnyRequest, target: S, *, reversal: bool = False) -> boo
     request.status = target
     request.version += 1
     return True
+
+
+def as_of(status: str, expires_at: datetime, now: datetime) -> str:
+    """The status a request has at ``now``: an ``EXPIRES`` one past its ``expires_at`` is
+    ``EXPIRED`` already, before the periodic job (``expire_overdue``) has written it."""
+    return EXPIRED if status == EXPIRES and expires_at <= now else status
 
 
 def status_for_amount(paid: int, due: int) -> S:

@@ -29,7 +29,8 @@ from payments.config import Settings
 from payments.errors import NotFound
 from payments.money import Money
 from payments.outbox.services import emit
-from payments.payment_requests.models import PaymentLine, PaymentRequest, RequestStatus
+from payments.payment_requests import state
+from payments.payment_requests.models import PaymentLine, PaymentRequest
 from payments.transactions.models import PaymentTransaction, TxnState
 from receipts.document import (
     MAX_NUMBER,
@@ -52,7 +53,7 @@ Clock = Callable[[], datetime]
 ISSUED_TOPIC = "receipt.issued"
 # provider of the payment → the channel key the renderers print (receipts.html.CHANNEL_NAMES)
 CHANNELS = {"bank": "bank_transfer", "paygov": "paygov", "pos": "pos"}
-ISSUABLE = (RequestStatus.PAID, RequestStatus.OVERPAID)
+ISSUABLE = state.RECEIPTED
 
 
 # --- issuing ----------------------------------------------------------------------------------

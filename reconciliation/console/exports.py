@@ -32,7 +32,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 
 from payments.clock import VN_TZ, as_utc, day_bounds
-from payments.payment_requests.models import PaymentRequest, RequestStatus
+from payments.payment_requests import state
+from payments.payment_requests.models import PaymentRequest
 from payments.spreadsheet import neutralise
 from payments.transactions.models import Flag, PaymentTransaction
 from payments.uow import UnitOfWork
@@ -41,9 +42,7 @@ from reconciliation.console.reports import Report
 from reconciliation.console.services import Scope, applied_in, channel_of, scoped
 
 CLASSES = {"revenue": "Số thu", "refund": "Phải hoàn trả", "partial": "Nộp một phần"}
-REFUND_STATUSES = frozenset(
-    {RequestStatus.EXPIRED, RequestStatus.CANCELLED, RequestStatus.REFUNDED}
-)
+REFUND_STATUSES = state.LATE  # money for them is kept beside the request, to refund
 REFUND_FLAGS = frozenset({Flag.DUPLICATE_PAYMENT, Flag.LATE_PAYMENT, Flag.REFUND_DUE})
 # (header, width in characters, number format or None)
 COLUMNS = (
@@ -119,7 +118,7 @@ def _kind(txn: PaymentTransaction, req: PaymentRequest) -> str:
         return "revenue"  # what was due is revenue; ``_rows`` splits the excess off
     if REFUND_FLAGS & flags:
         return "refund"
-    if req.status == RequestStatus.PARTIALLY_PAID:
+    if req.status == state.PART_PAID:
         return "partial"
     return "revenue"
 

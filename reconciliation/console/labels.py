@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from payments.checkout.services import PAYER_CATEGORIES
-from payments.payment_requests.models import RequestStatus
+from payments.payment_requests import state
 from payments.transactions.models import AttemptStatus, TxnState
 from receipts.models import TaxStatus
 
@@ -20,15 +20,7 @@ Pair = tuple[str, str]  # (vi, en)
 
 # families keyed by a state enum take their codes from it (StrEnum members are their strings)
 LABELS: dict[str, dict[str, Pair]] = {
-    "request_status": {
-        RequestStatus.PENDING: ("Chờ thanh toán", "Pending"),
-        RequestStatus.PARTIALLY_PAID: ("Thanh toán một phần", "Partially paid"),
-        RequestStatus.PAID: ("Đã thanh toán", "Paid"),
-        RequestStatus.OVERPAID: ("Nộp thừa", "Overpaid"),
-        RequestStatus.EXPIRED: ("Hết hạn", "Expired"),
-        RequestStatus.CANCELLED: ("Đã hủy", "Cancelled"),
-        RequestStatus.REFUNDED: ("Đã hoàn tiền", "Refunded"),
-    },
+    "request_status": state.OFFICER_WORDS,
     "provider": {
         "bank": ("Chuyển khoản VietQR", "VietQR transfer"),
         "paygov": ("Cổng DVC quốc gia", "National portal"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from payments.errors import IllegalTransition
+from payments.payment_requests import state
 from payments.payment_requests.models import RequestStatus as S
 from payments.payment_requests.state import (
     ALLOWED,
@@ -17,6 +19,7 @@ from payments.payment_requests.state import (
     REVERSALS,
     SETTLED,
     TERMINAL,
+    as_of,
     sql_list,
     status_for_amount,
     transition,
@@ -80,3 +83,28 @@ def test_status_for_amount(paid: int, expected: S) -> None:
 def test_sql_list_is_sorted_and_quoted() -> None:
     assert sql_list(COUNTED) == "('overpaid', 'paid')"
     assert sql_list(OPEN) == "('partially_paid', 'pending')"
+
+
+NOON = datetime(2026, 12, 5, 5, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("status", list(S))
+@pytest.mark.parametrize("expires_in", [timedelta(seconds=-1), timedelta(0), timedelta(seconds=1)])
+def test_as_of_expires_only_a_request_nothing_was_paid_on(status: S, expires_in: timedelta) -> None:
+    shown = as_of(status, NOON + expires_in, NOON)
+    due = status == S.PENDING and expires_in <= timedelta(0)
+    assert shown == (S.EXPIRED if due else status)
+
+
+def test_the_lifecycle_moves_are_allowed_by_the_table() -> None:
+    assert (state.CREATED, state.EXEMPT) in ALLOWED  # nothing due: paid at once
+    assert (state.CREATED, state.CANCELLED) in ALLOWED
+    assert (state.PART_PAID, state.CANCELLED) in ALLOWED
+    assert (state.EXPIRES, state.EXPIRED) in ALLOWED
+    assert state.CREATED in OPEN and state.PART_PAID in OPEN
+    assert state.RECEIPTED == SETTLED and SETTLED | {S.REFUNDED} == state.PAID_SHOWN
+
+
+def test_every_status_has_its_words_for_citizen_and_officer() -> None:
+    assert set(state.CITIZEN_WORDS) == set(state.OFFICER_WORDS) == set(S)
+    assert all(vi and en for vi, en in state.OFFICER_WORDS.values())

@@ -31,11 +31,11 @@ from payments.errors import (
 from payments.fees.engine import QuoteLine
 from payments.onetrip import OneTrip
 from payments.outbox.services import emit
+from payments.payment_requests import state
 from payments.payment_requests.models import (
     IdempotencyRecord,
     PaymentLine,
     PaymentRequest,
-    RequestStatus,
 )
 from payments.payment_requests.services.lifecycle import event_payload
 from payments.payment_requests.services.payloads import PAYLOAD_BUILDERS
@@ -195,7 +195,7 @@ def _create(
         request.vietqr_payload = build(request, procedure.account)
     if request.total_amount == 0:
         # fully exempt: nothing to pay, the dossier may proceed at once
-        transition(request, RequestStatus.PAID)
+        transition(request, state.EXEMPT)
         emit(session, "payment_request.paid", str(request.id), event_payload(request))
     if cached is not None:
         claim.update(payment_request_id=request_id, created_at=now)
@@ -311,7 +311,7 @@ def pending_request(
         checkout_token=secrets.token_urlsafe(24),
         quote_date=business_day(submitted),
         paid_amount=0,
-        status=RequestStatus.PENDING,
+        status=state.CREATED,
         flags=[],
         expires_at=now + settings.request_ttl,
         created_at=now,

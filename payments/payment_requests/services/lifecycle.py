@@ -16,10 +16,10 @@ from payments.clock import day_bounds, today, utcnow
 from payments.config import Settings
 from payments.errors import Conflict, ValidationFailed
 from payments.outbox.services import emit
+from payments.payment_requests import state
 from payments.payment_requests.models import (
     AnyRequest,
     PaymentRequest,
-    RequestStatus,
 )
 from payments.payment_requests.services.reading import ViewExtension, load_request, present
 from payments.payment_requests.state import transition
@@ -44,7 +44,7 @@ def cancel_payment_request(
     """Cancel an open request. Money already received stays recorded and is flagged for refund."""
     with uow:
         request = _lock(uow.session, request_id, principal)
-        if transition(request, RequestStatus.CANCELLED):
+        if transition(request, state.CANCELLED):
             if request.paid_amount > 0:
                 request.flags = sorted({*request.flags, "refund_due"})
             emit(uow.session, "payment_request.cancelled", str(request.id), event_payload(request))
@@ -138,7 +138,7 @@ def expire_overdue(*, uow: UnitOfWork, now: datetime | None = None, batch: int =
             stmt = (
                 select(PaymentRequest)
                 .where(
-                    PaymentRequest.status == RequestStatus.PENDING,
+                    PaymentRequest.status == state.EXPIRES,
                     PaymentRequest.expires_at <= moment,
                 )
                 .limit(batch)
@@ -147,7 +147,7 @@ def expire_overdue(*, uow: UnitOfWork, now: datetime | None = None, batch: int =
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = list(uow.session.scalars(stmt))
             for request in rows:
-                transition(request, RequestStatus.EXPIRED)
+                transition(request, state.EXPIRED)
                 emit(
                     uow.session, "payment_request.expired", str(request.id), event_payload(request)
                 )
