@@ -9,12 +9,12 @@ event must come out the same.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from factories import payment_request_row
 from sqlalchemy import select
 
 from payments.errors import IllegalTransition
@@ -23,7 +23,6 @@ from payments.money import Money
 from payments.outbox.models import OutboxEvent
 from payments.payment_requests.models import PaymentRequest
 from payments.payment_requests.models import RequestStatus as S
-from payments.reference import new_reference
 from payments.transactions.bulk import Credit, Writer, apply_credits, write_copy, write_portable
 from payments.transactions.models import PaymentTransaction, ProviderMessage
 from payments.transactions.services import record_event
@@ -65,23 +64,13 @@ def make_world(container: Container, name: str) -> dict[str, PaymentRequest]:
     out = {}
     with container.uow() as uow:
         for role, (total, status, paid, flags) in REQUESTS.items():
-            req = PaymentRequest(
-                reference=new_reference(),
-                checkout_token=uuid.uuid4().hex,
+            req = payment_request_row(
                 dossier_code=f"H40-{name}-{role}",
-                procedure_code="1.001234",
-                agency_code="000.00.12.H40",
-                account_id="stp-kbnn",
-                channel="online",
-                submitted_at=CREATED,
-                quote_date=CREATED.date(),
-                payer_name="Nguyễn Văn An",
                 total_amount=total,
                 paid_amount=paid,
                 status=status,
                 flags=flags,
                 callback_url=f"https://dossier.example/{role}" if role != "exact" else None,
-                expires_at=CREATED + timedelta(days=3),
                 created_at=CREATED,
             )
             uow.session.add(req)

@@ -5,19 +5,18 @@ account; another account's statement; another bank's layout; GET /api/v1/stateme
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
 import requests
+from factories import payment_request_row
 
 from payments.http import Container
 from payments.payment_requests.models import PaymentRequest
-from payments.reference import new_reference
 
 DAY = date(2026, 11, 2)
 WRITE = ["reconciliation:write", "reconciliation:read"]
@@ -28,23 +27,13 @@ ACCOUNTS = {"stp-kbnn": ("000.00.12.H40", "1.001234"), "ca-kbnn": ("000.00.30.H4
 @pytest.fixture
 def make_request(container: Container, catalog: dict[str, Any]) -> Callable[..., PaymentRequest]:
     def make(amount: int = 200_000, account: str = "stp-kbnn") -> PaymentRequest:
-        created = datetime(2026, 11, 2, 2, tzinfo=UTC)
         agency, procedure = ACCOUNTS[account]
         with container.uow() as uow:
-            req = PaymentRequest(
-                reference=new_reference(),
-                checkout_token=uuid.uuid4().hex,
-                dossier_code=f"H40-{uuid.uuid4().hex[:8]}",
+            req = payment_request_row(
                 procedure_code=procedure,
                 agency_code=agency,
                 account_id=account,
-                channel="online",
-                submitted_at=created,
-                quote_date=created.date(),
-                payer_name="Nguyễn Văn An",
                 total_amount=amount,
-                expires_at=created + timedelta(days=3),
-                created_at=created,
             )
             uow.session.add(req)
             uow.commit()
